@@ -1,0 +1,1 @@
+"""Keras -> TFLite export, QAT and the float-vs-quantized report (needs TensorFlow)."""

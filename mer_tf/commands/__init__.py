@@ -1,0 +1,1 @@
+"""Subcommands of `mer`: argparse-only at import time (see mer_tf.cli)."""
