@@ -1,0 +1,39 @@
+import struct
+import zlib
+
+from mer_tf.report import Report, atomic_write_text
+
+
+def _png(path):
+    # a valid 1x1 PNG written by hand (no plotting library needed)
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"\x00\xff\x00\x00"
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    path.write_bytes(png)
+    return path
+
+
+def test_report_markdown_and_html(tmp_path):
+    img = _png(tmp_path / "plots" / "x.png") if (tmp_path / "plots").mkdir() is None else None
+    rep = Report("Demo <run>", tmp_path)
+    rep.heading("Scores")
+    rep.table([{"model": "eccnn", "uf1": 0.51234}, {"model": "int8", "uf1": 0.5}])
+    rep.image(img, "a plot")
+    rep.image(tmp_path / "nope.png", "missing")
+    rep.code("mer demo")
+    md, html = rep.write()
+    text = md.read_text()
+    assert "| model | uf1 |" in text and "| eccnn | 0.5123 |" in text
+    assert "![a plot](plots/x.png)" in text
+    assert "image missing" in text
+    page = html.read_text()
+    assert "data:image/png;base64," in page and "Demo &lt;run&gt;" in page
+
+
+def test_atomic_write_leaves_no_temp(tmp_path):
+    atomic_write_text(tmp_path / "a" / "b.txt", "hello")
+    assert (tmp_path / "a" / "b.txt").read_text() == "hello"
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["b.txt"]
