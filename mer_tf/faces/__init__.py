@@ -1,1 +1,26 @@
-"""mer_tf.faces."""
+"""Faces: detection (dlib HOG, BlazeFace), 68-point landmarks (dlib, MediaPipe
+face mesh mapped to iBUG 68) and a stream tracker. No TensorFlow.
+
+Backends load their libraries (dlib, LiteRT) only when created, so importing
+this package is cheap and works on a device that has only one of them.
+"""
+
+from mer_tf.faces.box import Box
+from mer_tf.faces.factory import (
+    DETECTORS,
+    LANDMARKERS,
+    FaceDetector,
+    Landmarker,
+    create_detector,
+    create_landmarker,
+)
+
+__all__ = [
+    "Box",
+    "DETECTORS",
+    "LANDMARKERS",
+    "FaceDetector",
+    "Landmarker",
+    "create_detector",
+    "create_landmarker",
+]
