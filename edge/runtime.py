@@ -1,0 +1,160 @@
+"""Wiring for `mer-edge run`: model + metadata, face backends, ECRL, fusion, source, outputs.
+
+`run_stream` is the one library function the command calls; it returns the
+`RunSummary` and never prints (progress goes through the ``on_frame`` hook).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from edge.annotate import Annotator
+from edge.classifier import LiteRTClassifier
+from edge.model_info import ModelInfo
+from edge.sources import open_source
+from edge.spotting import SpotterParams
+from edge.stream import RunSummary, StreamRunner
+from edge.timing import StageTimer, TimedDetector, TimedLandmarker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings of a run (the command's flags).
+
+    Args:
+        detector: "blazeface" (fast) or "dlib" (HOG, the paper's).
+        landmarks: "mediapipe" (fast) or "dlib".
+        threads: LiteRT interpreter threads for the classifier.
+        every_frame: classify every face of every frame, not only spotted apexes.
+        redetect_every: the tracker re-runs the detector every N frames.
+        ecrl: an ecrl.json (calibrated thresholds); default: ecrl.json beside
+            the model, else the built-in defaults.
+        fps: frame rate for image folders / to override a video's.
+    """
+
+    detector: str = "blazeface"
+    landmarks: str = "mediapipe"
+    threads: int = 2
+    every_frame: bool = False
+    redetect_every: int = 10
+    ecrl: str | None = None
+    fps: float | None = None
+
+
+def load_classifier(model: str | Path, threads: int) -> tuple[ModelInfo, LiteRTClassifier]:
+    """The model's checked metadata and its classifier; refuses mismatching models."""
+    info = ModelInfo.load(model)
+    clf = LiteRTClassifier(info.path, num_threads=threads, labels=info.labels, output_kind=info.output_kind)
+    info.check_interpreter(clf.input_shape, clf.input_dtype.name)
+    return info, clf
+
+
+def load_ecrl(model: Path, path: str | None):
+    from mer_tf.ecrl import ECRL
+
+    if path:
+        return ECRL.load(path)
+    beside = Path(model).with_name("ecrl.json")
+    if beside.is_file():
+        log.info("ECRL thresholds from %s", beside)
+        return ECRL.load(beside)
+    log.info("ECRL: built-in default thresholds (pass --ecrl ecrl.json for calibrated ones)")
+    return ECRL.default()
+
+
+def build_runner(model: str | Path, options: RunOptions, timer: StageTimer | None = None,
+                 spotter_params: SpotterParams | None = None) -> tuple[StreamRunner, ModelInfo]:
+    """A ready `StreamRunner` for ``model`` (face backends created, metadata checked)."""
+    from mer_tf.faces import FaceTracker, create_detector, create_landmarker
+    from mer_tf.fusion import FusionPolicy
+
+    info, clf = load_classifier(model, options.threads)
+    timer = timer or StageTimer(enabled=False)
+    detector = create_detector(options.detector)
+    landmarker = create_landmarker(options.landmarks)
+    if timer.enabled:
+        detector, landmarker = TimedDetector(detector, timer), TimedLandmarker(landmarker, timer)
+    tracker = FaceTracker(detector, landmarker, redetect_every=options.redetect_every)
+    runner = StreamRunner(tracker, clf, info.labels, info.preprocess, load_ecrl(info.path, options.ecrl),
+                          FusionPolicy.paper(), spotter_params=spotter_params,
+                          every_frame=options.every_frame, timer=timer)
+    return runner, info
+
+
+class _EventSink:
+    """JSON lines, flushed per event so that `tail -f` sees them live ("-": stdout)."""
+
+    def __init__(self, path: str | None):
+        self.fh = None
+        if path == "-":
+            self.fh = sys.stdout
+        elif path:
+            p = Path(path)
+            if not p.parent.is_dir():
+                raise FileNotFoundError(f"Folder {p.parent} for the events file does not exist; create it first.")
+            self.fh = p.open("w", encoding="utf-8")
+        self.count = 0
+
+    def write(self, record: dict) -> None:
+        self.count += 1
+        if self.fh:
+            self.fh.write(json.dumps(record, sort_keys=False) + "\n")
+            self.fh.flush()
+
+    def close(self) -> None:
+        if self.fh and self.fh is not sys.stdout:
+            self.fh.close()
+
+
+def run_stream(model: str | Path, source: str | int, options: RunOptions | None = None,
+               events: str | None = None, annotate: str | None = None, max_frames: int | None = None,
+               on_event: Callable[[dict], None] | None = None,
+               on_frame: Callable[[object, list], None] | None = None) -> RunSummary:
+    """Run the whole pipeline on ``source``; events to ``events`` (JSONL), video to ``annotate``.
+
+    Raises:
+        FileNotFoundError / ModelMetadataError / SourceError / ValueError: before
+        the first frame, with a message naming the problem and the fix. Once
+        frames flow, problems are counted in the returned summary instead.
+    """
+    options = options or RunOptions()
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"`max_frames` must be >= 1. Received: max_frames={max_frames}")
+    runner, _ = build_runner(model, options)
+    src = open_source(source, fps=options.fps)
+    sink = _EventSink(events)
+    annotator = Annotator(annotate, fps=src.fps) if annotate else None
+
+    def _event(record: dict) -> None:
+        sink.write(record)
+        if on_event:
+            on_event(record)
+
+    def _frame(frame, views) -> None:
+        if annotator:
+            annotator.write(frame, views)
+        if on_frame:
+            on_frame(frame, views)
+
+    try:
+        with src:
+            summary = runner.run(src, max_frames=max_frames, on_event=_event, on_frame=_frame)
+        summary.ended_early = src.stats.ended_early
+        summary.notes.extend(src.stats.notes)
+        sink.write(summary.to_dict())
+    except BaseException:
+        if annotator:
+            annotator.abort()
+        raise
+    finally:
+        sink.close()
+    if annotator:
+        annotator.close()
+    return summary
