@@ -72,10 +72,11 @@ def load_ecrl(model: Path, path: str | None):
 def build_runner(model: str | Path, options: RunOptions, timer: StageTimer | None = None,
                  spotter_params: SpotterParams | None = None) -> tuple[StreamRunner, ModelInfo]:
     """A ready `StreamRunner` for ``model`` (face backends created, metadata checked)."""
+    # The model is checked first: a refused model should not wait for face backends to load.
+    info, clf = load_classifier(model, options.threads)
     from mer_tf.faces import FaceTracker, create_detector, create_landmarker
     from mer_tf.fusion import FusionPolicy
 
-    info, clf = load_classifier(model, options.threads)
     timer = timer or StageTimer(enabled=False)
     detector = create_detector(options.detector)
     landmarker = create_landmarker(options.landmarks)
@@ -127,8 +128,13 @@ def run_stream(model: str | Path, source: str | int, options: RunOptions | None 
     options = options or RunOptions()
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"`max_frames` must be >= 1. Received: max_frames={max_frames}")
-    runner, _ = build_runner(model, options)
-    src = open_source(source, fps=options.fps)
+    info, _ = load_classifier(model, options.threads)  # refuse a bad model before anything else
+    src = open_source(source, fps=options.fps)  # then a source that cannot be opened
+    try:
+        runner, _ = build_runner(info.path, options)
+    except BaseException:
+        src.close()
+        raise
     sink = _EventSink(events)
     annotator = Annotator(annotate, fps=src.fps) if annotate else None
 

@@ -171,14 +171,17 @@ class CaptureSource(FrameSource):
         index, failures, start = 0, 0, time.monotonic()
         while True:
             ok, image = self._cap.read()
-            t = time.monotonic() - start if self.is_camera else index / self.fps
             if ok and image is not None:
+                # Failed reads followed by a good one were corrupt frames in the middle.
+                for _ in range(failures):
+                    yield self._frame(index, self._time(index, start), None, error="read failed")
+                    index += 1
                 failures = 0
-                yield self._frame(index, t, image)
+                yield self._frame(index, self._time(index, start), image)
                 index += 1
                 continue
             expected = self.stats.expected_frames
-            if not self.is_camera and (expected is None or index >= expected):
+            if not self.is_camera and (expected is None or index + failures >= expected):
                 return  # the normal end of a file
             failures += 1
             if failures >= MAX_CONSECUTIVE_FAILURES:
@@ -189,8 +192,9 @@ class CaptureSource(FrameSource):
                 self.stats.notes.append(note)
                 log.warning(note)
                 return
-            yield self._frame(index, t, None, error="read failed")
-            index += 1
+
+    def _time(self, index: int, start: float) -> float:
+        return time.monotonic() - start if self.is_camera else index / self.fps
 
     def close(self) -> None:
         self._cap.release()
