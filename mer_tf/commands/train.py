@@ -1,0 +1,91 @@
+"""Train a model with Keras fit and write a model folder.
+
+Example:
+    mer train --data datasets/synthetic --dataset synthetic --model eccnn --out models/eccnn
+"""
+
+from __future__ import annotations
+
+import argparse
+
+# flag -> TrainConfig field, for the flags shared by train, loso and ablate
+_FIELDS = {
+    "data": "data", "dataset": "dataset", "model": "model", "pooling": "pooling", "local_region": "local_region",
+    "input": "input", "epochs": "epochs", "batch_size": "batch_size", "learning_rate": "learning_rate",
+    "size": "size", "seed": "seed", "val_subjects": "val_subjects", "steps_per_epoch": "steps_per_epoch",
+    "cache_dir": "cache_dir", "landmarks": "landmarks", "detector": "detector", "landmarker": "landmarker",
+    "flow_method": "flow_method", "classes": "classes", "max_samples_per_subject": "max_samples_per_subject",
+    "ecrl": "ecrl", "augment": "augment", "patience": "patience", "threads": "threads", "group_by": "loso_group_by",
+}  # fmt: skip
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = True) -> None:
+    """Flags shared by `mer train`, `mer loso` and `mer ablate` (all default to the config)."""
+    parser.add_argument("--data", help="dataset root (default from the config: datasets/synthetic)")
+    parser.add_argument("--dataset", choices=["casme2", "samm", "smic", "composite", "synthetic", "auto"])
+    parser.add_argument("--config", help="YAML config file (configs/*.yaml); flags override it")
+    if model_flags:
+        parser.add_argument("--model", choices=["eccnn", "drml", "alexnet", "convnet", "lcn"])
+        parser.add_argument("--pooling", type=int, choices=[1, 2, 3], help="ECCNN pooling layers")
+        parser.add_argument("--no-local-region", dest="local_region", action="store_const", const=False, default=None,
+                            help="ECCNN without the LocalRegionLayer")  # fmt: skip
+    parser.add_argument("--input", choices=["apex", "flow"], help="apex frame or onset->apex optical flow")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--patience", type=int, help="early-stopping patience (validation loss)")
+    parser.add_argument("--size", type=int, help="input side in pixels")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--val-subjects", type=int, help="validation subjects drawn from the training subjects")
+    parser.add_argument("--steps-per-epoch", type=int, help="cap steps per epoch (tiny runs)")
+    parser.add_argument("--max-samples-per-subject", type=int, help="cap samples per subject (tiny runs)")
+    parser.add_argument("--classes", choices=["auto", "seven", "megc3"])
+    parser.add_argument("--landmarks", choices=["detected", "ground_truth"], help="ECRL/alignment landmarks")
+    parser.add_argument("--detector", choices=["dlib", "blazeface"])
+    parser.add_argument("--landmarker", choices=["dlib", "mediapipe"])
+    parser.add_argument("--flow-method", choices=["dis", "tvl1", "farneback"])
+    parser.add_argument("--cache-dir", help="feature cache (default $MER_TF_CACHE or ~/.cache/mer-tf/features)")
+    parser.add_argument("--threads", type=int, help="TensorFlow intra-op threads")
+    parser.add_argument("--no-ecrl", dest="ecrl", action="store_const", const=False, default=None)
+    parser.add_argument("--no-augment", dest="augment", action="store_const", const=False, default=None)
+
+
+def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--address", help="Ray cluster address (default: a local Ray with 2 CPUs)")
+    parser.add_argument("--no-ray", action="store_true", help="run the folds inline, one after the other")
+    parser.add_argument("--max-folds", type=int, help="only the first N folds (a quick, partial look)")
+    parser.add_argument("--group-by", choices=["subject", "group"],
+                        help="leave one subject out (default) or one source group (stricter on synthetic)")  # fmt: skip
+
+
+def config_from_args(args: argparse.Namespace):
+    """The resolved TrainConfig: defaults < --config file < flags."""
+    from mer_tf.training.config import TrainConfig
+
+    overrides = {field: getattr(args, flag) for flag, field in _FIELDS.items() if getattr(args, flag, None) is not None}
+    if getattr(args, "config", None):
+        return TrainConfig.from_file(args.config, **overrides)
+    return TrainConfig().with_overrides(**overrides)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+    parser.add_argument("--out", default="models/model", help="model folder to write")
+
+
+def run(args: argparse.Namespace) -> int:
+    from mer_tf.training import train
+
+    config = config_from_args(args)
+    result = train(config, args.out)
+    tag = " [synthetic data]" if result.metrics.get("synthetic") else ""
+    print(f"model folder: {result.model_dir}{tag}")
+    print(f"epochs run: {result.metrics['epochs_run']}, train {result.metrics['n_train']} / val {result.metrics['n_val']} samples")
+    val = result.metrics.get("validation", {})
+    for column in ("cnn", "ecrl", "fused"):
+        if column in val:
+            s = val[column]["all"]
+            print(f"validation {column}: accuracy {s['accuracy']:.3f}  UF1 {s['uf1']:.3f}  UAR {s['uar']:.3f} (n={s['n']})")
+    for name, path in result.paths.items():
+        print(f"  {name}: {path}")
+    return 0

@@ -1,0 +1,76 @@
+"""What the network input is made of, and the key of its feature cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+INPUT_MODES = ("apex", "flow")
+LANDMARK_SOURCES = ("detected", "ground_truth")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How one sample becomes a network input and ECRL landmarks.
+
+    Args:
+        mode: "apex" (the paper's choice: the preprocessed apex frame) or
+            "flow" (onset -> apex optical flow: u, v, strain).
+        preprocess: `mer_tf.preprocess.FacePreprocessParams.to_dict()`; empty
+            means the defaults.
+        flow_method: "dis" (default, fast), "tvl1" or "farneback".
+        landmarks: "detected" (default: the face detector + landmarker run on
+            the frames, exactly as on the device; honest on the synthetic set,
+            whose ground-truth landmarks would flatter ECRL) or "ground_truth"
+            (the sample's `.npy` landmarks; only for checking the generator).
+        detector: "dlib" (the paper's) or "blazeface".
+        landmarker: "dlib" or "mediapipe".
+    """
+
+    mode: str = "apex"
+    preprocess: dict = field(default_factory=dict)
+    flow_method: str = "dis"
+    landmarks: str = "detected"
+    detector: str = "dlib"
+    landmarker: str = "dlib"
+
+    def __post_init__(self):
+        if self.mode not in INPUT_MODES:
+            raise ValueError(f"Unknown input mode {self.mode!r}. Choose one of {INPUT_MODES}.")
+        if self.landmarks not in LANDMARK_SOURCES:
+            raise ValueError(
+                f"Unknown landmark source {self.landmarks!r}. Choose one of {LANDMARK_SOURCES}."
+            )
+        from mer_tf.flow import FLOW_METHODS
+
+        if self.flow_method not in FLOW_METHODS:
+            raise ValueError(f"Unknown flow method {self.flow_method!r}. Choose one of {FLOW_METHODS}.")
+
+    def params(self):
+        """The `FacePreprocessParams` object of this spec."""
+        from mer_tf.preprocess import FacePreprocessParams
+
+        return FacePreprocessParams.from_dict(self.preprocess) if self.preprocess else FacePreprocessParams()
+
+    @property
+    def size(self) -> int:
+        return int(self.params().size)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["preprocess"] = self.params().to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "InputSpec":
+        known = {k: d[k] for k in ("mode", "preprocess", "flow_method", "landmarks", "detector", "landmarker") if k in d}
+        return cls(**known)
+
+    def key(self) -> str:
+        """A short hash of everything that changes the cached features."""
+        d = self.to_dict()
+        if d["mode"] == "apex":
+            d.pop("flow_method")  # does not change an apex input
+        blob = json.dumps(d, sort_keys=True, default=str).encode()
+        return hashlib.sha1(blob).hexdigest()[:12]

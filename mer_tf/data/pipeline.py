@@ -1,0 +1,165 @@
+"""tf.data pipelines: cached features -> augmentation -> shuffle -> batch -> prefetch."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random training-time changes, drawn anew every epoch.
+
+    Args:
+        flip: mirror left-right with probability 0.5 (faces are near
+            symmetric; in flow mode the horizontal component u changes sign).
+        max_rotation_deg: rotation drawn from +-this (in flow mode the (u, v)
+            vectors rotate with the image).
+        max_shift: shift drawn from +-this fraction of the side.
+        brightness: added offset, +-this times the image's standard deviation
+            (apex mode only: it has no meaning for a flow field).
+        contrast: contrast factor drawn from [1 - c, 1 + c] (apex mode only).
+    """
+
+    flip: bool = True
+    max_rotation_deg: float = 5.0
+    max_shift: float = 0.05
+    brightness: float = 0.1
+    contrast: float = 0.1
+
+    @classmethod
+    def none(cls) -> "Augmentation":
+        return cls(False, 0.0, 0.0, 0.0, 0.0)
+
+
+def _load_npz(path: bytes) -> np.ndarray:
+    with np.load(path.decode()) as z:
+        return z["image"].astype(np.float32)
+
+
+def _augment(image: tf.Tensor, aug: Augmentation, mode: str) -> tf.Tensor:
+    size = tf.cast(tf.shape(image)[0], tf.float32)
+    if aug.flip:
+        flip = tf.random.uniform(()) < 0.5
+        flipped = tf.image.flip_left_right(image)
+        if mode == "flow":
+            flipped = flipped * tf.constant([-1.0, 1.0, 1.0])
+        image = tf.where(flip, flipped, image)
+    if aug.max_rotation_deg > 0 or aug.max_shift > 0:
+        theta = tf.random.uniform((), -1.0, 1.0) * aug.max_rotation_deg * math.pi / 180.0
+        tx = tf.random.uniform((), -1.0, 1.0) * aug.max_shift * size
+        ty = tf.random.uniform((), -1.0, 1.0) * aug.max_shift * size
+        c, s = tf.cos(theta), tf.sin(theta)
+        cx = cy = (size - 1.0) / 2.0
+        # Output pixel p samples input R(theta) (p - centre) + centre - shift.
+        transform = tf.stack(
+            [c, -s, cx - c * cx + s * cy - tx, s, c, cy - s * cx - c * cy - ty, 0.0, 0.0]
+        )[None]
+        image = tf.raw_ops.ImageProjectiveTransformV3(
+            images=image[None],
+            transforms=transform,
+            output_shape=tf.shape(image)[:2],
+            fill_value=0.0,
+            interpolation="BILINEAR",
+            fill_mode="REFLECT",
+        )[0]
+        if mode == "flow":  # the content turned by -theta: turn the vectors too
+            u, v, strain = image[..., 0], image[..., 1], image[..., 2]
+            image = tf.stack([c * u + s * v, -s * u + c * v, strain], axis=-1)
+    if mode == "apex":
+        mean = tf.reduce_mean(image)
+        std = tf.math.reduce_std(image) + 1e-6
+        if aug.contrast > 0:
+            image = (image - mean) * tf.random.uniform((), 1 - aug.contrast, 1 + aug.contrast) + mean
+        if aug.brightness > 0:
+            image = image + tf.random.uniform((), -aug.brightness, aug.brightness) * std
+    return image
+
+
+def make_dataset(
+    paths: Sequence[str | Path],
+    labels: Sequence[int],
+    *,
+    batch_size: int,
+    mode: str = "apex",
+    training: bool = False,
+    augmentation: Augmentation | None = None,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """The tf.data pipeline over cached feature files.
+
+    Order: read the cached features (decode + preprocessing happened once,
+    in `FeatureStore`) -> cache in memory -> shuffle -> augment -> batch ->
+    prefetch. Augmentation comes after `cache()` on purpose: before it, the
+    first epoch's random changes would be frozen into every later epoch.
+
+    Args:
+        paths: the `.npz` feature files (`FeatureStore.path`).
+        labels: integer class indices, same order.
+        batch_size: samples per batch.
+        mode: "apex" or "flow" (decides which augmentations make sense).
+        training: shuffle and augment.
+        augmentation: defaults to `Augmentation()` when training.
+        seed: shuffle seed.
+
+    Returns:
+        A dataset of (image (B, S, S, 3) float32, label (B,) int32).
+    """
+    if len(paths) != len(labels):
+        raise ValueError(f"{len(paths)} feature files for {len(labels)} labels; pass one label per file.")
+    if not len(paths):
+        raise ValueError("No samples to build a dataset from; check the dataset and the split.")
+    first = _load_npz(str(paths[0]).encode())
+    shape = first.shape
+    ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels, np.int32)))
+
+    def load(path, label):
+        image = tf.numpy_function(_load_npz, [path], tf.float32, stateful=False)
+        image.set_shape(shape)
+        return image, label
+
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE).cache()
+    return _finish(ds, len(paths), batch_size, mode, training, augmentation, seed)
+
+
+def arrays_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    batch_size: int,
+    mode: str = "apex",
+    training: bool = False,
+    augmentation: Augmentation | None = None,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """The same pipeline from in-memory arrays (benchmarks, Python callers)."""
+    ds = tf.data.Dataset.from_tensor_slices((np.asarray(images, np.float32), np.asarray(labels, np.int32)))
+    return _finish(ds, len(images), batch_size, mode, training, augmentation, seed)
+
+
+def _finish(ds, n, batch_size, mode, training, augmentation, seed):
+    if training:
+        aug = augmentation if augmentation is not None else Augmentation()
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        if aug != Augmentation.none():
+            ds = ds.map(lambda x, y: (_augment(x, aug, mode), y), num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def class_weights(labels: Sequence[int], num_classes: int) -> dict[int, float]:
+    """Inverse-frequency weights n / (K * n_c) over the K classes present.
+
+    Absent classes get weight 1.0 (they never occur in the loss anyway).
+    """
+    counts = np.bincount(np.asarray(labels, np.int64), minlength=num_classes)
+    present = counts > 0
+    k = int(present.sum())
+    n = int(counts.sum())
+    return {c: (n / (k * counts[c]) if counts[c] else 1.0) for c in range(num_classes)}

@@ -1,0 +1,159 @@
+"""Training settings: one dataclass, a YAML file sets defaults, flags override."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn")
+DATASETS = ("casme2", "samm", "smic", "composite", "synthetic", "auto")
+CLASS_SCHEMES = ("auto", "seven", "megc3")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on; saved as `config.json`.
+
+    Args:
+        data: the dataset root.
+        dataset: casme2, samm, smic, composite, synthetic or auto.
+        classes: "seven" (the paper's classes), "megc3" (negative, positive,
+            surprise) or "auto" (megc3 for the composite, else seven).
+        model: eccnn (the paper's) or a baseline: drml, alexnet, convnet, lcn.
+        pooling: ECCNN pooling layers, 1-3 (paper Tables 1, 2).
+        local_region: ECCNN's LocalRegionLayer on/off (paper Table 1).
+        dropout: dropout rate before the classifier.
+        input: "apex" (the paper's) or "flow" (onset -> apex optical flow).
+        size: input side in pixels (FacePreprocessParams.size).
+        normalization: FacePreprocessParams.normalization.
+        flow_method: "dis" (fast default), "tvl1" or "farneback".
+        landmarks: "detected" (honest; as on the device) or "ground_truth".
+        detector, landmarker: face backends (dlib: the paper's).
+        epochs: the most epochs; early stopping usually ends sooner.
+        batch_size: small: micro-expression sets have a few hundred samples.
+        learning_rate: Adam.
+        patience: early-stopping patience in epochs, on validation loss.
+        val_subjects: subjects held out of the training folds for early
+            stopping and checkpoint choice (never the test subject).
+        class_weights: inverse-frequency weights (the sets are imbalanced).
+        augment: flips, small shifts and rotations, brightness/contrast.
+        steps_per_epoch: cap on steps per epoch (tiny runs and tests); None = all.
+        seed: seeds Python, NumPy, TensorFlow, the split and the shuffle.
+        threads: TensorFlow intra-op threads per process (shared 2-core box).
+        ecrl: calibrate and fuse ECRL (paper Fig. 6).
+        fusion: fusion policy name ("paper").
+        cache_dir: feature cache root; None = `$MER_TF_CACHE` or ~/.cache/mer-tf.
+        max_samples_per_subject: cap (tiny runs); None = all.
+        loso_group_by: "subject" (the field's protocol) or "group" (hold out
+            every subject made from one source face: stricter on synthetic).
+        extra: free-form notes saved with the config.
+    """
+
+    data: str = "datasets/synthetic"
+    dataset: str = "synthetic"
+    classes: str = "auto"
+    model: str = "eccnn"
+    pooling: int = 3
+    local_region: bool = True
+    dropout: float = 0.5
+    input: str = "apex"
+    size: int = 64
+    normalization: str = "unit"
+    flow_method: str = "dis"
+    landmarks: str = "detected"
+    detector: str = "dlib"
+    landmarker: str = "dlib"
+    epochs: int = 40
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    patience: int = 8
+    val_subjects: int = 2
+    class_weights: bool = True
+    augment: bool = True
+    steps_per_epoch: int | None = None
+    seed: int = 0
+    threads: int = 1
+    ecrl: bool = True
+    fusion: str = "paper"
+    cache_dir: str | None = None
+    max_samples_per_subject: int | None = None
+    loso_group_by: str = "subject"
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        checks = [
+            ("model", self.model, MODELS),
+            ("dataset", self.dataset, DATASETS),
+            ("classes", self.classes, CLASS_SCHEMES),
+            ("input", self.input, ("apex", "flow")),
+            ("loso_group_by", self.loso_group_by, ("subject", "group")),
+        ]
+        for name, value, allowed in checks:
+            if value not in allowed:
+                raise ValueError(f"`{name}` must be one of {allowed}. Received: {name}={value!r}")
+        if self.pooling not in (1, 2, 3):
+            raise ValueError(f"`pooling` must be 1, 2 or 3. Received: pooling={self.pooling}")
+        for name in ("epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+        if self.val_subjects < 0:
+            raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
+
+    @property
+    def class_scheme(self) -> str:
+        if self.classes != "auto":
+            return self.classes
+        return "megc3" if self.dataset == "composite" else "seven"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        from mer_tf.labels import CLASSES, MEGC3
+
+        return MEGC3 if self.class_scheme == "megc3" else CLASSES
+
+    def input_spec(self):
+        """The `mer_tf.data.InputSpec` of this config."""
+        from mer_tf.data.input_spec import InputSpec
+        from mer_tf.preprocess import FacePreprocessParams
+
+        params = FacePreprocessParams(size=int(self.size), normalization=self.normalization)
+        return InputSpec(
+            mode=self.input,
+            preprocess=params.to_dict(),
+            flow_method=self.flow_method,
+            landmarks=self.landmarks,
+            detector=self.detector,
+            landmarker=self.landmarker,
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_overrides(self, **overrides) -> "TrainConfig":
+        """A copy with the non-None `overrides` applied (CLI flags)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"Unknown config keys {sorted(unknown)}; known: {sorted(known)}.")
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return cls().with_overrides(**d)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides) -> "TrainConfig":
+        """Load a YAML (or JSON) config, then apply `overrides`."""
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"Config file {path} not found; see configs/*.yaml for examples.")
+        d = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(d, dict):
+            raise ValueError(f"Config file {path} must hold a mapping of settings, got {type(d).__name__}.")
+        return cls.from_dict(d).with_overrides(**overrides)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, default=str))

@@ -1,0 +1,134 @@
+"""Keras fit with the callbacks of an honest, resumable run."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mer_tf.training.config import TrainConfig
+from mer_tf.training.samples import label_indices
+
+log = logging.getLogger(__name__)
+
+
+def configure_tensorflow(threads: int, seed: int) -> None:
+    """Bound TensorFlow's threads (a shared 2-core box) and seed everything."""
+    import keras
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(threads))))
+    except RuntimeError:  # the runtime is already up in this process: keep its setting
+        log.debug("TensorFlow threads already fixed for this process")
+    keras.utils.set_random_seed(int(seed))
+
+
+def build(config: TrainConfig, input_shape: tuple[int, int, int]):
+    """The compiled Keras model of `config` (log-probability output, NLL loss)."""
+    import keras
+
+    from mer_tf.models import build_model, nll_loss
+
+    kwargs = {"dropout": config.dropout}
+    if config.model == "eccnn":
+        kwargs.update(pooling_layers=config.pooling, local_region=config.local_region)
+    model = build_model(config.model, input_shape=input_shape, num_classes=len(config.class_names), **kwargs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=nll_loss,
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def fit_model(
+    config: TrainConfig,
+    train_samples: Sequence,
+    val_samples: Sequence,
+    store,
+    work_dir: str | Path,
+    callbacks: Sequence | None = None,
+    verbose: int = 0,
+):
+    """Train one model; early stopping and checkpoint choice on `val_samples` only.
+
+    Args:
+        config: the settings.
+        train_samples: samples the weights learn from.
+        val_samples: held-out training-fold subjects (never a test subject);
+            empty: no early stopping, the last epoch is kept.
+        store: the `FeatureStore` holding the cached features.
+        work_dir: backups (BackupAndRestore: a killed run resumes here),
+            the best checkpoint and TensorBoard logs.
+        callbacks: extra Keras callbacks (run after the built-in ones).
+        verbose: Keras fit verbosity.
+
+    Returns:
+        (model with the best validation weights, history dict).
+    """
+    import keras
+
+    from mer_tf.data.pipeline import Augmentation, class_weights, make_dataset
+
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    classes, scheme = config.class_names, config.class_scheme
+    y_train = label_indices(train_samples, classes, scheme)
+    aug = Augmentation() if config.augment else Augmentation.none()
+    train_ds = make_dataset(
+        [store.path(s) for s in train_samples],
+        y_train,
+        batch_size=config.batch_size,
+        mode=config.input,
+        training=True,
+        augmentation=aug,
+        seed=config.seed,
+    )
+    val_ds = None
+    if val_samples:
+        y_val = label_indices(val_samples, classes, scheme)
+        val_ds = make_dataset([store.path(s) for s in val_samples], y_val, batch_size=64, mode=config.input)
+    if config.steps_per_epoch:
+        train_ds = train_ds.repeat()  # a capped epoch must not run dry
+    shape = tuple(train_ds.element_spec[0].shape[1:])
+    model = build(config, shape)
+    monitor = "val_loss" if val_ds is not None else "loss"
+    best = work_dir / "best.weights.h5"
+    cbs = [
+        keras.callbacks.BackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True),
+        keras.callbacks.ModelCheckpoint(str(best), monitor=monitor, save_best_only=True, save_weights_only=True),
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience),
+        keras.callbacks.TensorBoard(str(work_dir / "tensorboard"), write_graph=False, profile_batch=0),
+        *(callbacks or []),
+    ]
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch or None,
+        class_weight=class_weights(y_train, len(classes)) if config.class_weights else None,
+        callbacks=cbs,
+        verbose=verbose,
+    )
+    if best.exists():  # the epoch with the best validation loss, not the last one
+        model.load_weights(str(best))
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    hist["epochs_run"] = len(next(iter(history.history.values()), []))
+    return model, hist
+
+
+def predict_log_probs(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """(N, C) log-probabilities for (N, S, S, 3) float32 images."""
+    if len(images) == 0:
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    return np.asarray(model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0))
+
+
+def env_threads() -> int:
+    """TF threads from the environment (Ray workers get 1), default 1."""
+    return int(os.environ.get("TF_NUM_INTRAOP_THREADS", "1"))

@@ -1,0 +1,51 @@
+"""The files every evaluation writes: predictions CSV, scores JSON, confusion PNGs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from mer_tf.metrics import format_scores
+from mer_tf.report import atomic_write_text
+from mer_tf.training.evaluation import PREDICTION_COLUMNS
+from mer_tf.training.reports import atomic_folder, plot_confusion, write_csv, write_json
+
+
+def summary_text(scores: dict, timing: dict, meta: dict) -> str:
+    """The text block the CLI prints and `summary.txt` holds."""
+    tag = " [synthetic data]" if meta.get("synthetic") else ""
+    lines = []
+    for column in ("cnn", "ecrl", "fused"):
+        for part, s in scores.get(column, {}).items():
+            lines.append(format_scores(s, f"{column.upper()} / {part}{tag}"))
+    lines.append("ms per sample: " + ", ".join(f"{k} {v:.2f}" for k, v in timing.items()))
+    return "\n".join(lines)
+
+
+def write_evaluation(
+    out_dir: Path,
+    rows: Sequence[dict],
+    scores: dict,
+    timing: dict,
+    classes: Sequence[str],
+    meta: dict,
+    title: str,
+) -> dict[str, Path]:
+    """Write the evaluation folder atomically; returns artifact name -> path."""
+    out_dir = Path(out_dir)
+    names = []
+    columns = list(PREDICTION_COLUMNS) + (["fold"] if rows and "fold" in rows[0] else [])
+    with atomic_folder(out_dir) as tmp:
+        write_csv(tmp / "predictions.csv", rows, columns)
+        names.append("predictions.csv")
+        write_json(tmp / "scores.json", {"scores": scores, "ms_per_sample": timing, **meta})
+        names.append("scores.json")
+        atomic_write_text(tmp / "summary.txt", summary_text(scores, timing, meta) + "\n")
+        names.append("summary.txt")
+        tag = " (synthetic)" if meta.get("synthetic") else ""
+        for column, parts in scores.items():
+            for part, s in parts.items():
+                name = f"confusion_{column}_{part}.png"
+                plot_confusion(tmp / name, s["confusion"], s["classes"], f"{title}: {column}, {part}{tag}, UF1 {s['uf1']:.3f}")
+                names.append(name)
+    return {n: out_dir / n for n in names}
