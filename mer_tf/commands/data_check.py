@@ -1,0 +1,45 @@
+"""Check a dataset tree: samples, subjects, class counts (seven-class and MEGC 3-class) and every quirk.
+
+Exits non-zero, naming what it expected and where, when it cannot read the layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="the dataset folder (for composite: the folder holding the three)")
+    parser.add_argument(
+        "--dataset",
+        default="auto",
+        choices=["casme2", "samm", "smic", "composite", "synthetic", "auto"],
+        help="which layout to read",
+    )
+    parser.add_argument("--variant", choices=["auto", "raw", "cropped"], default="auto",
+                        help="CASME II tree: raw (CASME2_RAW_selected) or cropped (Cropped)")
+    parser.add_argument("--no-verify", action="store_true", help="do not decode every frame (faster)")
+    parser.add_argument("--json", metavar="FILE", default=None, help="also write counts and quirks as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from mer_tf.datasets import load_dataset
+
+    report = load_dataset(args.path, dataset=args.dataset, verify=not args.no_verify, variant=args.variant)
+    print(report.summary())
+    if args.json:
+        target = Path(args.json)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(report.to_dict(), handle, indent=2)
+        os.replace(tmp, target)
+    if not report.samples:
+        print(f"mer: error: no usable sample in {args.path}", flush=True)
+        return 1
+    return 0
