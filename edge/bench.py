@@ -205,3 +205,35 @@ def format_report(r: dict[str, Any]) -> str:
               f"memory: RSS {m['rss_start']:.0f} -> {m['rss_end']:.0f} MB, peak {m['peak_rss']:.0f} MB",
               f"faces: {r['faces']}"]
     return "\n".join(lines)
+
+
+def memory_check(model: str | Path, frames: int = 10_000, options: RunOptions | None = None,
+                 every: int = 1000, size: tuple[int, int] = (640, 480),
+                 on_frame: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Run ``frames`` frames of a looping one-face stream and sample the resident memory.
+
+    Returns the RSS (MB) every ``every`` frames and the growth between the
+    first sample (after warm-up) and the last: a flat run grows by ~0.
+    """
+    from dataclasses import replace
+
+    options = replace(options or RunOptions(), every_frame=True)
+    runner, _ = build_runner(model, options)
+    samples: list[tuple[int, float]] = []
+    src = ArraySource(moving_face_frames(None, size=size), fps=30.0)
+    for frame in src:
+        if runner.summary.frames >= frames:
+            break
+        runner.process(frame)
+        n = runner.summary.frames
+        if n % every == 0:
+            samples.append((n, rss_mb()))
+        if on_frame:
+            on_frame()
+    s = runner.summary
+    growth = samples[-1][1] - samples[0][1] if len(samples) > 1 else 0.0
+    return {"frames": s.frames, "samples": samples, "growth_mb": growth,
+            "growth_per_1000_frames_mb": growth / max(1, (samples[-1][0] - samples[0][0]) / 1000)
+            if len(samples) > 1 else 0.0,
+            "peak_rss_mb": peak_rss_mb(), "frames_with_faces": s.frames_with_faces,
+            "frame_errors": s.frame_errors, "faces_seen": s.faces_seen}

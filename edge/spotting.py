@@ -122,6 +122,7 @@ class Spotter:
     def reset(self) -> None:
         """Forget the baseline (after a long expression or a pose change)."""
         self.neutral: np.ndarray | None = None
+        self.version = 0  # bumped whenever the baseline changes (callers cache what they derive from it)
         self._still = 0
         self._prev: np.ndarray | None = None
         self._noise_mean, self._noise_var = 0.0, 0.0
@@ -193,6 +194,7 @@ class Spotter:
         # average lets the baseline follow slow changes (lighting, fatigue).
         w = max(a, 1.0 / (self._still + 2))
         self.neutral = ((1 - w) * self.neutral + w * aligned).astype(np.float32)
+        self.version += 1
         delta = dev - self._noise_mean
         self._noise_mean += w * delta
         self._noise_var = (1 - w) * (self._noise_var + w * delta * delta)

@@ -96,6 +96,7 @@ class StreamRunner:
         self.summary = RunSummary()
         self._spotters: dict[int, Spotter] = {}
         self._last_label: dict[int, tuple[str, str, float]] = {}  # face id -> (label, source, time)
+        self._refs: dict[int, tuple[int, Any]] = {}  # face id -> (baseline version, prepared neutral)
 
     # -- one face --------------------------------------------------------------
     def classify(self, image: np.ndarray, landmarks: np.ndarray, aligned: np.ndarray | None,
@@ -148,6 +149,19 @@ class StreamRunner:
         self._last_label[face_id] = (event["fused"]["label"], "event", spot.offset_time)
         events.append(event)
 
+    def _reference(self, fid: int, sp: Spotter):
+        """The face's neutral for ECRL, prepared once per few baseline updates (not every frame)."""
+        if not sp.ready:
+            return None
+        cached = self._refs.get(fid)
+        # The baseline is an EMA that moves slowly; re-preparing it every 10 updates
+        # keeps ECRL's per-face cost at the feature extraction alone.
+        if cached is None or not 0 <= sp.version - cached[0] < 10:  # < 0: the baseline was reset
+            prepare = getattr(self.ecrl, "reference", None)
+            ref = prepare(sp.neutral) if prepare else sp.neutral
+            cached = self._refs[fid] = (sp.version, ref)
+        return cached[1]
+
     # -- one frame -------------------------------------------------------------
     def process(self, frame: Frame) -> tuple[list[dict], list[FaceView]]:
         """Process one frame; returns the events that ended on it and the faces seen."""
@@ -181,7 +195,7 @@ class StreamRunner:
                 view = FaceView(fid, face.box, landmarks, sp.deviation, sp.threshold, sp.ready,
                                 sp._active is not None)
                 if self.every_frame:
-                    live = self.classify(frame.image, landmarks, sp.aligned, sp.neutral if sp.ready else None)
+                    live = self.classify(frame.image, landmarks, sp.aligned, self._reference(fid, sp))
                     view.label, view.label_source = live["fused"]["label"], "live"
                 elif fid in self._last_label and frame.time - self._last_label[fid][2] < 1.0:
                     view.label, view.label_source = self._last_label[fid][:2]
@@ -189,6 +203,7 @@ class StreamRunner:
             for fid in [f for f in self._spotters if f not in seen]:
                 self._emit(fid, self._spotters.pop(fid).flush(frame.index, frame.time), events)
                 self._last_label.pop(fid, None)
+                self._refs.pop(fid, None)
                 s.faces_lost += 1
             s.max_faces_in_frame = max(s.max_faces_in_frame, len(faces))
             if faces:
