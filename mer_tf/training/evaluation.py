@@ -132,6 +132,8 @@ def score_rows(rows: Sequence[dict], classes: Sequence[str]) -> dict:
         preds = [r[column] for r in rows]
         if column == "ecrl" and (not preds or any(p == "" for p in preds)):
             continue
+        if column == "fused" and all(r["fusion_reason"] == "no ECRL" for r in rows):
+            continue  # ECRL off: the fused column is the CNN's
         cls = list(classes) + ([NO_RULE] if NO_RULE in preds else [])
         sliced = sliced_scores(truth, preds, groups, cls) if len(set(groups)) > 1 else None
         out[column] = sliced if sliced else {"all": pooled_scores(truth, preds, cls)}

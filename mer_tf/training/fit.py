@@ -103,7 +103,7 @@ def fit_model(
         keras.callbacks.BackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True),
         keras.callbacks.ModelCheckpoint(str(best), monitor=monitor, save_best_only=True, save_weights_only=True),
         keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience),
-        keras.callbacks.TensorBoard(str(work_dir / "tensorboard"), write_graph=False, profile_batch=0),
+        *_tensorboard(work_dir / "tensorboard"),
         *(callbacks or []),
     ]
     history = model.fit(
@@ -113,6 +113,7 @@ def fit_model(
         steps_per_epoch=config.steps_per_epoch or None,
         class_weight=class_weights(y_train, len(classes)) if config.class_weights else None,
         callbacks=cbs,
+        shuffle=False,  # tf.data already shuffles
         verbose=verbose,
     )
     if best.exists():  # the epoch with the best validation loss, not the last one
@@ -120,6 +121,22 @@ def fit_model(
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     hist["epochs_run"] = len(next(iter(history.history.values()), []))
     return model, hist
+
+
+def _tensorboard(log_dir: Path) -> list:
+    """A TensorBoard callback when the `tensorboard` package is installed.
+
+    tensorflow-cpu 2.21 does not pull it in; without it the callback fails on
+    its first summary, so the run goes on without logs and says so.
+    """
+    import importlib.util
+
+    import keras
+
+    if importlib.util.find_spec("tensorboard") is None:
+        log.warning("TensorBoard logs off: `pip install tensorboard` to write them to %s", log_dir)
+        return []
+    return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False, profile_batch=0)]
 
 
 def predict_log_probs(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:

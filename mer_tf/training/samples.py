@@ -45,13 +45,17 @@ def load_samples(config: TrainConfig) -> list:
     return samples
 
 
-def split_validation(samples: Sequence, n_val_subjects: int, seed: int) -> tuple[list, list]:
+def split_validation(
+    samples: Sequence, n_val_subjects: int, seed: int, group_by: str = "subject"
+) -> tuple[list, list]:
     """Hold out `n_val_subjects` whole subjects for early stopping and model choice.
 
-    Subjects sharing a `group` (synthetic subjects made from one photograph)
-    go to the same side, so validation never sees a training face.
+    With group_by="group", subjects sharing a `group` (synthetic subjects made
+    from one photograph) go to the same side, so validation never sees a
+    training face; "subject" (default) matches the LOSO protocol.
     """
-    groups = sorted({s.group or s.subject for s in samples})
+    unit = (lambda s: s.subject) if group_by == "subject" else (lambda s: s.group or s.subject)
+    groups = sorted({unit(s) for s in samples})
     if n_val_subjects <= 0 or len(groups) < 2:
         return list(samples), []
     rng = random.Random(seed)
@@ -62,9 +66,9 @@ def split_validation(samples: Sequence, n_val_subjects: int, seed: int) -> tuple
         if len(val_subjects) >= n_val_subjects or len(val_groups) >= len(groups) - 1:
             break
         val_groups.add(g)
-        val_subjects |= {s.subject for s in samples if (s.group or s.subject) == g}
-    train = [s for s in samples if (s.group or s.subject) not in val_groups]
-    val = [s for s in samples if (s.group or s.subject) in val_groups]
+        val_subjects |= {s.subject for s in samples if unit(s) == g}
+    train = [s for s in samples if unit(s) not in val_groups]
+    val = [s for s in samples if unit(s) in val_groups]
     return train, val
 
 

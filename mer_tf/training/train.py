@@ -71,7 +71,7 @@ def train(
     out_dir = Path(out_dir)
     configure_tensorflow(config.threads, config.seed)
     samples = list(samples) if samples is not None else load_samples(config)
-    train_s, val_s = split_validation(samples, config.val_subjects, config.seed)
+    train_s, val_s = split_validation(samples, config.val_subjects, config.seed, config.loso_group_by)
     log.info("training on %d samples (%d subjects), validating on %d (%d subjects)",
              len(train_s), len({s.subject for s in train_s}), len(val_s), len({s.subject for s in val_s}))  # fmt: skip
     spec = config.input_spec()
@@ -119,7 +119,7 @@ def train(
             paths[name] = out_dir / name
     if not keep_work_dir:
         shutil.rmtree(work_dir, ignore_errors=True)
-    else:
+    elif (work_dir / "tensorboard").exists():
         paths["tensorboard"] = work_dir / "tensorboard"
     return TrainResult(out_dir, paths, metrics, history)
 
