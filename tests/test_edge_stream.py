@@ -1,0 +1,134 @@
+"""The whole edge loop on real faces: synthetic micro-expression video, several faces, faces that
+leave and return, corrupt frames; events, labels and the annotated video."""
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+import edge_support as es
+from edge.runtime import RunOptions, build_runner, run_stream
+from edge.sources import ArraySource
+from mer_tf.labels import CLASSES
+
+FPS = 100.0  # the synthetic clips mimic high-speed cameras: a clip lasts a fraction of a second
+OPTIONS = RunOptions(detector="blazeface", landmarks="mediapipe", threads=1)
+
+
+@pytest.fixture(scope="module")
+def photos():
+    from mer_tf.faces.sample_photos import load_sample_photo
+
+    return {name: load_sample_photo(name) for name in ("grace_hopper", "astronaut")}
+
+
+def _canvas(*faces, size=(320, 240)):
+    w, h = size
+    canvas = np.full((h, w, 3), 80, np.uint8)
+    slot = w // max(1, len(faces))
+    for i, face in enumerate(faces):
+        scale = min(0.9 * slot / face.shape[1], 0.9 * h / face.shape[0])
+        f = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        x0, y0 = i * slot + (slot - f.shape[1]) // 2, (h - f.shape[0]) // 2
+        canvas[y0:y0 + f.shape[0], x0:x0 + f.shape[1]] = f
+    return canvas
+
+
+@pytest.fixture(scope="module")
+def synthetic_video(tmp_path_factory):
+    """A video made with the synthetic generator: one subject's clips, each padded with neutral frames."""
+    from mer_tf.datasets import load_dataset
+    from mer_tf.datasets.synthetic import generate
+
+    root = tmp_path_factory.mktemp("synth")
+    generate(root, subjects=1, clips_per_class=1, seed=0)
+    samples = load_dataset(root, dataset="synthetic").samples
+    subject = samples[0].subject
+    clips = [s for s in samples if s.subject == subject and s.label7 != "Neutral"][:4]
+    frames, truth = [], []
+    for s in clips:
+        images = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in s.frames]
+        lead = [images[s.onset]] * 15
+        start = len(frames) + len(lead)
+        truth.append((start + s.onset, start + s.offset, s.label7))
+        frames += lead + images + [images[s.offset]] * 15
+    h, w = frames[0].shape[:2]
+    path = root / "clips.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (w, h))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    return path, len(frames), truth
+
+
+def test_whole_loop_on_a_synthetic_video(synthetic_video, tmp_path):
+    path, n_frames, truth = synthetic_video
+    events_path, video_path = tmp_path / "events.jsonl", tmp_path / "annotated.mp4"
+    summary = run_stream(es.model_file("int8"), str(path), OPTIONS, events=str(events_path),
+                         annotate=str(video_path))
+    lines = [json.loads(line) for line in events_path.read_text().splitlines()]
+    events, last = lines[:-1], lines[-1]
+    assert last["type"] == "summary" and last["frames"] == n_frames == summary.frames
+    assert summary.frames_with_faces >= 0.95 * n_frames and summary.frame_errors == 0
+    assert summary.faces_seen >= 1 and summary.corrupt_frames == 0
+    assert len(events) == summary.events >= 1
+    for e in events:
+        assert e["type"] == "micro_expression"
+        assert e["onset"]["frame"] <= e["apex"]["frame"] <= e["offset"]["frame"]
+        assert e["cnn"]["label"] in CLASSES and set(e["cnn"]["scores"]) == set(CLASSES)
+        assert abs(sum(e["cnn"]["scores"].values()) - 1) < 0.01
+        assert e["ecrl"]["label"] in (None, *CLASSES)
+        assert e["fused"]["label"] in CLASSES and e["fused"]["reason"]
+    # spotting finds the generator's expressions: most clips have an event whose apex lies inside them
+    hits = sum(any(on - 2 <= e["apex"]["frame"] <= off + 2 for e in events) for on, off, _ in truth)
+    assert hits >= len(truth) // 2, (truth, [(e["onset"], e["apex"], e["offset"]) for e in events])
+    cap = cv2.VideoCapture(str(video_path))
+    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == n_frames
+    cap.release()
+    assert not list(tmp_path.glob(".*part*"))  # the temporary file was renamed
+
+
+@pytest.fixture(scope="module")
+def runner_factory():
+    return lambda **kw: build_runner(es.model_file("int8"), RunOptions(**{**OPTIONS.__dict__, **kw}))[0]
+
+
+def test_several_faces(runner_factory, photos):
+    frame = _canvas(photos["grace_hopper"], photos["astronaut"], size=(480, 240))
+    runner = runner_factory(every_frame=True)
+    views_seen = []
+    summary = runner.run(ArraySource([frame] * 12, fps=30), on_frame=lambda f, v: views_seen.append(v))
+    assert summary.max_faces_in_frame == 2 and summary.faces_seen == 2 and summary.frame_errors == 0
+    last = views_seen[-1]
+    assert len({v.face_id for v in last}) == 2
+    assert all(v.label in CLASSES for v in last)  # every-frame mode gives live labels
+
+
+def test_face_that_leaves_and_returns_and_corrupt_frames(runner_factory, photos):
+    face = _canvas(photos["grace_hopper"])
+    empty = np.full_like(face, 80)
+    stream = [face] * 10 + [None] + [face] * 4 + [empty] * 8 + [face] * 10
+    summary = runner_factory().run(ArraySource(stream, fps=30))
+    assert summary.frames == len(stream) and summary.corrupt_frames == 1
+    assert summary.frames_without_faces == 8
+    assert summary.faces_lost >= 1 and summary.faces_seen >= 2  # the returning face is tracked afresh
+    assert summary.frame_errors == 0
+
+
+def test_cli_run_on_an_image_folder_with_a_truncated_jpeg(photos, tmp_path):
+    face = _canvas(photos["grace_hopper"])
+    for i in range(12):
+        cv2.imwrite(str(tmp_path / f"f{i}.jpg"), face)
+    data = (tmp_path / "f5.jpg").read_bytes()
+    (tmp_path / "f5.jpg").write_bytes(data[: len(data) // 3])
+    events = tmp_path / "ev.jsonl"
+    result = subprocess.run([sys.executable, "-m", "edge.cli", "run", str(es.model_file("int8")), "--source",
+                             str(tmp_path), "--events", str(events), "--no-progress"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "12 frames" in result.stdout and "corrupt frames 1" in result.stdout
+    summary = json.loads(events.read_text().splitlines()[-1])
+    assert summary["corrupt_frames"] == 1 and summary["frames_with_faces"] == 11
