@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from mer_tf.ecrl.jsonio import atomic_write_json
 from mer_tf.faces.ibug68 import check_landmarks, eye_centers
 
 NORMALIZATIONS = ("unit", "symmetric", "per_image")
@@ -153,7 +153,7 @@ class FacePreprocessParams:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``preprocess.json`` atomically (temp file, then rename)."""
-        return _atomic_write_json(Path(path), self.to_dict())
+        return atomic_write_json(Path(path), self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "FacePreprocessParams":
@@ -216,18 +216,3 @@ def preprocess_face(image: np.ndarray, landmarks: np.ndarray, params: FacePrepro
     params = params or FacePreprocessParams()
     crop, _ = align_face(image, landmarks, params)
     return normalize(enhance(crop, params.enhance), params)
-
-
-def _atomic_write_json(path: Path, payload: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path

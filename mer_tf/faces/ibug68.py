@@ -27,11 +27,15 @@ INNER_LIP_TOP, INNER_LIP_BOTTOM = 62, 66
 NOSE_TIP = 30
 CHIN = 8
 
-# Points that hardly move with facial expression: the eye corners, the nose
-# bridge and the nose base. Aligning a face to its neutral reference on these
+# Points that hardly move with facial expression: the eye corners and the nose
+# bridge down to the tip. Aligning a face to its neutral reference on these
 # removes head scale, translation and in-plane rotation but keeps the
-# expression (brows, lids, mouth, jaw are left free).
-STABLE = (36, 39, 42, 45, 27, 28, 29, 30, 31, 33, 35)
+# expression: brows, lids, nostrils (AU9), mouth and jaw are left free.
+STABLE = (36, 39, 42, 45, 27, 28, 29, 30)
+
+# Landmarks are pixels; anything beyond this is a unit or overflow bug, and
+# squaring it would overflow float64.
+MAX_COORD = 1e8
 
 
 def check_landmarks(landmarks, name: str = "landmarks") -> np.ndarray:
@@ -52,6 +56,8 @@ def check_landmarks(landmarks, name: str = "landmarks") -> np.ndarray:
     if not np.isfinite(pts).all():
         bad = np.unique(np.argwhere(~np.isfinite(pts))[:, 0]).tolist()
         raise ValueError(f"{name} contain NaN or inf at points {bad[:10]}; the landmarker lost the face.")
+    if np.abs(pts).max() >= MAX_COORD:
+        raise ValueError(f"{name} have coordinates beyond {MAX_COORD:g} pixels; check their units.")
     return pts
 
 

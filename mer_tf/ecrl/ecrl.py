@@ -1,0 +1,152 @@
+"""The Emotion Classification Rule Library: features -> rules -> verdict."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from mer_tf.ecrl.jsonio import atomic_write_json
+from mer_tf.ecrl.features import FEATURE_NAMES, NeutralReference, extract_features
+from mer_tf.ecrl.rules import EVIDENCE, RULES, default_thresholds
+from mer_tf.ecrl.verdict import Verdict
+
+log = logging.getLogger(__name__)
+ECRL_VERSION = 1
+# the rule table as sets, once: a rule check is then three set operations
+_RULE_SETS = [(r, frozenset(r.required), frozenset(r.any_of), frozenset(r.excluded)) for r in RULES]
+
+
+class ECRL:
+    """The rule engine on facial landmarks (paper section 2.5), NumPy only.
+
+    Args:
+        thresholds: evidence name -> threshold (see ``rules.EVIDENCE``);
+            missing names take their documented default.
+        calibration: summary of the calibration that produced the thresholds
+            (kept in ``ecrl.json`` for the record), or None for defaults.
+
+    Example:
+        >>> ecrl = ECRL.default()
+        >>> v = ecrl.predict(apex_landmarks, onset_landmarks)
+        >>> v.label, v.rule, v.features["eq10_mouth_curvature"]
+    """
+
+    def __init__(self, thresholds: dict[str, float] | None = None, calibration: dict | None = None):
+        merged = default_thresholds()
+        for name, value in (thresholds or {}).items():
+            if name not in EVIDENCE:
+                raise ValueError(f"Unknown ECRL evidence {name!r}; known: {sorted(EVIDENCE)}.")
+            value = float(value)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"ECRL threshold {name} must be a positive number. Received: {value!r}")
+            merged[name] = value
+        self.thresholds = merged
+        self.calibration = calibration
+        self._items = [(name, feat, sign / merged[name]) for name, (feat, sign, _, _) in EVIDENCE.items()]
+        self._ref_key: bytes | None = None
+        self._ref: NeutralReference | None = None
+
+    @classmethod
+    def default(cls) -> "ECRL":
+        """The documented default thresholds, no calibration."""
+        return cls()
+
+    # -- prediction ---------------------------------------------------------
+    def reference(self, neutral) -> NeutralReference:
+        """A prepared neutral; the last one is cached, so a clip's onset is prepared once."""
+        if isinstance(neutral, NeutralReference):
+            return neutral
+        key = np.asarray(neutral, dtype=np.float64).tobytes()
+        if key != self._ref_key:
+            self._ref = NeutralReference(neutral)
+            self._ref_key = key
+        return self._ref
+
+    def predict(self, landmarks, neutral) -> Verdict:
+        """The verdict on one face against the same person's neutral face.
+
+        Wrong shapes raise ValueError (a programming error). Unusable values
+        (NaN, a collapsed face) give a verdict with ``label=None`` and the
+        problem in ``reason``: a landmarker that lost the face is a normal
+        event on a stream, and fusion then keeps the CNN.
+        """
+        for arr, name in ((landmarks, "landmarks"), (neutral, "neutral")):
+            if not isinstance(arr, NeutralReference) and np.shape(arr) != (68, 2):
+                raise ValueError(f"{name} must have shape (68, 2) in iBUG 68 order; received {np.shape(arr)}.")
+        try:
+            features = extract_features(landmarks, self.reference(neutral))
+        except ValueError as err:
+            return Verdict(None, None, {}, reason=f"unusable landmarks: {err}")
+        return self.predict_features(features)
+
+    def predict_features(self, features: dict[str, float]) -> Verdict:
+        """The rules alone, on features from ``extract_features``."""
+        strength = {name: features[feat] * k for name, feat, k in self._items}
+        present = frozenset(name for name, s in strength.items() if s >= 1.0)
+        best, best_score = None, 0.0
+        for rule, required, any_of, excluded in _RULE_SETS:
+            if not required <= present or (any_of and not any_of & present) or excluded & present:
+                continue
+            hits = required | (any_of & present)
+            score = sum(strength[e] for e in hits) / len(hits)
+            if score > best_score:
+                best, best_score = rule, score
+        evidence = tuple(name for name in EVIDENCE if name in present)
+        if best is None:
+            return Verdict(None, None, features, 0.0, evidence, reason="no rule fired")
+        return Verdict(best.label, best.name, features, float(best_score), evidence)
+
+    # -- persistence --------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "version": ECRL_VERSION,
+            "features": list(FEATURE_NAMES),
+            "thresholds": dict(self.thresholds),
+            "calibration": self.calibration,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ECRL":
+        if not isinstance(d, dict) or "thresholds" not in d:
+            raise ValueError("an ecrl.json must be an object with a 'thresholds' mapping.")
+        if d.get("version", ECRL_VERSION) > ECRL_VERSION:
+            raise ValueError(f"ecrl.json version {d['version']} is newer than this mer-tf; upgrade mer-tf.")
+        return cls(d["thresholds"], d.get("calibration"))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``ecrl.json`` atomically (a folder path gets ``ecrl.json`` inside)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / "ecrl.json"
+        return atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "ECRL":
+        path = Path(path)
+        if path.is_dir():
+            path = path / "ecrl.json"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} not found. Calibrate with ECRL.calibrate(...).save(path), or use ECRL.default()."
+            )
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON ({err}); re-run the calibration.") from None
+
+    # -- calibration --------------------------------------------------------
+    @classmethod
+    def calibrate(cls, apex_landmarks, neutral_landmarks, labels, **kwargs) -> "ECRL":
+        """Fit the thresholds on labelled onset/apex pairs; see ``calibration.calibrate``."""
+        from mer_tf.ecrl.calibration import calibrate
+
+        thresholds, summary = calibrate(apex_landmarks, neutral_landmarks, labels, **kwargs)
+        return cls(thresholds, summary)
+
+    def __repr__(self) -> str:
+        kind = "calibrated" if self.calibration else "default"
+        return f"ECRL({kind}, {len(RULES)} rules, {len(self.thresholds)} thresholds)"
