@@ -1,0 +1,98 @@
+"""Tiny training runs through the real pipeline; the model folder; resume."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from mer_tf.data import FeatureStore
+from mer_tf.training import TrainConfig, load_model_folder, train
+from test_training_helpers import make_samples
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    return make_samples(root / "data"), root / "cache"
+
+
+def _config(cache, **kw):
+    base = dict(data="unused", epochs=2, steps_per_epoch=2, batch_size=4, val_subjects=1, cache_dir=str(cache),
+                ecrl=False, patience=5)  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.mark.parametrize("mode", ["apex", "flow"])
+def test_tiny_train_writes_a_folder_that_reloads_and_predicts(tiny, tmp_path, mode):
+    samples, cache = tiny
+    config = _config(cache, input=mode)
+    result = train(config, tmp_path / "model", samples=samples, progress=False)
+    folder = tmp_path / "model"
+    for name in ("model.keras", "config.json", "labels.json", "preprocess.json", "input.json", "metrics.json", "curves.png"):
+        assert (folder / name).is_file(), name
+        assert result.paths[name] == folder / name
+    assert not list(tmp_path.glob(".model.tmp-*")), "temporary folder left behind"
+    cfg = json.loads((folder / "config.json").read_text())
+    assert set(cfg["run"]["train_subjects"]).isdisjoint(cfg["run"]["val_subjects"])
+    assert cfg["input"] == mode and json.loads((folder / "input.json").read_text())["mode"] == mode
+    assert result.history["epochs_run"] == 2
+
+    loaded = load_model_folder(folder)
+    store = FeatureStore(loaded.spec, cache)
+    x = np.stack([store.load(s).image for s in samples[:5]])
+    assert x.shape == (5, 64, 64, 3)
+    got = loaded.model.predict(x, verbose=0)
+    assert got.shape == (5, 7)
+    np.testing.assert_allclose(np.exp(got).sum(axis=1), 1.0, rtol=1e-4)  # log-probabilities
+    # Same weights as the in-memory model that trained.
+    fresh = keras.models.load_model(folder / "model.keras")
+    np.testing.assert_allclose(fresh.predict(x, verbose=0), got, rtol=1e-5, atol=1e-6)
+    assert loaded.classes[0] == "Neutral" and loaded.scheme == "seven"
+
+
+class _StopAfter(keras.callbacks.Callback):
+    """Kills the run at the end of an epoch, after BackupAndRestore saved it."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise KeyboardInterrupt("stopped by the test")
+
+
+def test_resume_continues_from_backup(tiny, tmp_path):
+    samples, cache = tiny
+    config = _config(cache, epochs=3)
+    out = tmp_path / "model"
+    with pytest.raises(KeyboardInterrupt):
+        train(config, out, samples=samples, callbacks=[_StopAfter(1)], progress=False)
+    backup = tmp_path / "model.work" / "backup"
+    assert backup.is_dir() and any(backup.iterdir()), "no backup after the stopped epoch"
+    assert not out.exists(), "a stopped run must not leave a model folder"
+    result = train(config, out, samples=samples, progress=False)
+    # Resumed at epoch 2 of 3: this run trained 2 epochs, not 3.
+    assert result.history["epochs_run"] == 2
+    assert not backup.exists(), "backup removed once training finished"
+    assert (out / "model.keras").is_file()
+
+
+def test_bad_config_values_are_named():
+    with pytest.raises(ValueError, match="pooling=4"):
+        TrainConfig(pooling=4)
+    with pytest.raises(ValueError, match="'vgg'"):
+        TrainConfig(model="vgg")
+    with pytest.raises(ValueError, match="Unknown config keys"):
+        TrainConfig().with_overrides(epoch=3)
+
+
+def test_yaml_config_and_flag_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 7\nmodel: drml\ninput: flow\n")
+    config = TrainConfig.from_file(path, epochs=3)
+    assert (config.epochs, config.model, config.input) == (3, "drml", "flow")
+    with pytest.raises(FileNotFoundError, match="configs"):
+        TrainConfig.from_file(tmp_path / "missing.yaml")
