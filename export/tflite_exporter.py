@@ -160,25 +160,36 @@ class TFLiteExporter:
             path: the `.tflite` to write.
             variant: the metadata's variant name (default: `config.mode`).
             check_data: float32 inputs to compare LiteRT against Keras on.
-            extra: more metadata entries (e.g. `quantization` additions for QAT).
+            extra: more metadata entries (e.g. `quantization` additions).
 
         Returns:
             The metadata written (with `check_forward` results when `check_data` is given).
         """
-        bare = self.convert(config)
+        return self.write(self.convert(config), path, variant or config.mode, config.describe(), check_data, extra)
+
+    def write(
+        self,
+        bare: bytes,
+        path: str | os.PathLike,
+        variant: str,
+        quantization: dict[str, Any],
+        check_data: np.ndarray | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Embed metadata into an already converted flatbuffer (e.g. from the QAT environment) and write it."""
         io = self.describe_io(bare)
         flex = [op for op in io["ops"] if op.startswith("Flex") or op == "CUSTOM"]
         if flex:
-            raise RuntimeError(f"{config.mode} conversion produced non-builtin ops {flex}; the device cannot run them.")
+            raise RuntimeError(f"the {variant} conversion produced non-builtin ops {flex}; the device cannot run them.")
         meta = {
             **self.metadata,
             "labels": list(self.metadata["labels"]),
-            "variant": variant or config.mode,
+            "variant": variant,
             "signature": self.signature,
             "input": io["input"],
             "output": io["output"],
             "ops": io["ops"],
-            "quantization": config.describe(),
+            "quantization": dict(quantization),
             "mer_tf_version": _mer_tf_version(),
         }
         for key, value in (extra or {}).items():

@@ -1,0 +1,156 @@
+"""ModelFolder: a trained model folder (model.keras, config.json, labels.json, preprocess.json, ...)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from export.sample_arrays import SampleArrays
+
+log = logging.getLogger(__name__)
+
+REQUIRED_FILES = ("model.keras", "config.json", "labels.json", "preprocess.json")
+ROLES = ("train", "test")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); re-run `mer train`.") from exc
+
+
+def _subject_list(value: Any) -> list[str] | None:
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int)) for v in value):
+        return [str(v) for v in value]
+    return None
+
+
+@dataclasses.dataclass
+class ModelFolder:
+    """A trained model folder as written by `mer train` (DESIGN.md, Artifacts).
+
+    Args:
+        path: the folder.
+        config: `config.json` (the resolved training settings, with the split).
+        labels: `labels.json`: the class names in output order.
+        preprocess: `preprocess.json`: `FacePreprocessParams.to_dict()`.
+    """
+
+    path: Path
+    config: dict
+    labels: list[str]
+    preprocess: dict
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "ModelFolder":
+        path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"model folder not found: {path} (train one with `mer train`)")
+        missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
+        if missing:
+            raise FileNotFoundError(f"model folder {path} lacks {missing}; a `mer train` output folder has {list(REQUIRED_FILES)}.")
+        labels = _read_json(path / "labels.json")
+        if isinstance(labels, dict):  # {"classes": [...]} or {"0": "Neutral", ...}
+            labels = labels.get("classes") or labels.get("labels") or [labels[k] for k in sorted(labels, key=int)]
+        return cls(path, _read_json(path / "config.json"), [str(x) for x in labels], _read_json(path / "preprocess.json"))
+
+    @property
+    def model_name(self) -> str:
+        return str(self.config.get("model", "eccnn"))
+
+    def keras_model(self):
+        """The trained Keras 3 model (custom layers registered by importing mer_tf.models)."""
+        import keras
+
+        try:
+            import mer_tf.layers  # noqa: F401  registers LocalRegionLayer & co.
+            import mer_tf.models  # noqa: F401  registers nll_loss
+        except ImportError as exc:  # pragma: no cover - the package is always there
+            log.warning("could not import mer_tf.models (%s); loading without its custom objects", exc)
+        return keras.saving.load_model(self.path / "model.keras", compile=False)
+
+    def subjects(self, role: str) -> list[str] | None:
+        """The subjects the model was trained on ("train": train + validation) or held out ("test").
+
+        Read from config.json: `split: {train, val, test}` or `train_subjects`,
+        `val_subjects`, `test_subjects` lists. None when the folder records none.
+        """
+        if role not in ROLES:
+            raise ValueError(f"`role` must be one of {ROLES}. Received: role={role!r}")
+        c = self.config
+        split = c.get("split") if isinstance(c.get("split"), dict) else {}
+        names = ("train", "val") if role == "train" else ("test",)
+        found: list[str] = []
+        any_found = False
+        for name in names:
+            for value in (split.get(name), split.get(f"{name}_subjects"), c.get(f"{name}_subjects")):
+                subjects = _subject_list(value)
+                if subjects is not None:
+                    found += subjects
+                    any_found = True
+                    break
+        return sorted(set(found)) if any_found else None
+
+    def sample_arrays(self, role: str, data: str | os.PathLike | None = None, dataset: str | None = None,
+                      cache_dir: str | None = None, progress: bool = True) -> SampleArrays:
+        """The samples of `role` ("train" or "test") as arrays, preprocessed as in training.
+
+        Args:
+            role: "train" for the representative set and QAT, "test" for the report.
+            data: a dataset root (default: the one in config.json) or an `.npz` of
+                `SampleArrays`.
+            dataset: the dataset kind (default: config.json's, else "auto").
+            cache_dir: the feature cache (default: config.json's, else the default).
+            progress: tqdm bar while features are computed.
+        """
+        subjects = self.subjects(role)
+        data = data if data is not None else self.config.get("data")
+        if data is None:
+            raise ValueError(f"{self.path}/config.json names no dataset; pass --data PATH.")
+        if str(data).endswith(".npz"):
+            arrays = SampleArrays.from_npz(data)
+        else:
+            arrays = self._dataset_arrays(Path(data), dataset, cache_dir, progress)
+        if subjects is None:
+            arrays.source += f"; all {len(arrays)} samples ({self.path.name} records no {role} subjects)"
+            return arrays
+        picked = arrays.of_subjects(subjects)
+        if len(picked) == 0:
+            raise ValueError(
+                f"none of the {role} subjects {subjects} of {self.path} is in {data} "
+                f"(its subjects: {sorted(set(arrays.subjects))[:10]}); pass the dataset the model was trained on."
+            )
+        picked.source = f"{arrays.source}; {role} subjects {', '.join(subjects)} ({len(picked)} samples)"
+        return picked
+
+    def _dataset_arrays(self, data: Path, dataset: str | None, cache_dir: str | None, progress: bool) -> SampleArrays:
+        from mer_tf.data import FeatureStore
+        from mer_tf.training.config import TrainConfig
+        from mer_tf.training.samples import label_indices, load_samples
+
+        if not data.exists():
+            raise FileNotFoundError(f"dataset not found: {data} (pass --data PATH; `mer data synth` makes the synthetic set)")
+        known = {f.name for f in dataclasses.fields(TrainConfig)}
+        settings = {k: v for k, v in self.config.items() if k in known}
+        settings.update(data=str(data), dataset=dataset or self.config.get("dataset", "auto"))
+        if cache_dir:
+            settings["cache_dir"] = cache_dir
+        config = TrainConfig.from_dict(settings)
+        samples = load_samples(config)
+        feats = FeatureStore(config.input_spec(), config.cache_dir).load_all(samples, progress=progress)
+        return SampleArrays(
+            x=np.stack([f.image for f in feats]),
+            y=np.asarray(label_indices(samples, self.labels, config.class_scheme)),
+            subjects=np.asarray([s.subject for s in samples]),
+            sample_ids=np.asarray([s.sample_id for s in samples]),
+            apex_landmarks=np.stack([f.apex_landmarks for f in feats]),
+            neutral_landmarks=np.stack([f.neutral_landmarks for f in feats]),
+            source=f"{config.dataset} set at {data}",
+        )
