@@ -1,0 +1,93 @@
+"""The feature cache and the tf.data pipeline."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mer_tf.data import FeatureStore, InputSpec
+from mer_tf.data.pipeline import Augmentation, _augment, arrays_dataset, class_weights, make_dataset
+from mer_tf.preprocess import FacePreprocessParams
+from test_training_helpers import make_samples
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    return make_samples(tmp_path_factory.mktemp("pipe"), subjects=2)
+
+
+def test_cache_is_computed_once_and_keyed_by_params(samples, tmp_path):
+    store = FeatureStore(InputSpec(), tmp_path)
+    paths = store.ensure(samples[:2], progress=False)
+    assert all(p.is_file() for p in paths)
+    stamp = paths[0].stat().st_mtime_ns
+    f = store.load(samples[0])
+    assert paths[0].stat().st_mtime_ns == stamp  # read, not recomputed
+    assert f.image.shape == (64, 64, 3) and f.image.dtype == np.float32
+    assert f.apex_landmarks.shape == (68, 2) and f.neutral_landmarks.shape == (68, 2)
+    assert f.face_found and {"detect", "landmarks", "preprocess"} <= set(f.ms)
+    # the neutral (onset) face and the apex differ: the clip moves
+    assert not np.allclose(f.apex_landmarks, f.neutral_landmarks)
+    small = FeatureStore(InputSpec(preprocess=FacePreprocessParams(size=32).to_dict()), tmp_path)
+    assert small.root != store.root
+    assert small.load(samples[0]).image.shape == (32, 32, 3)
+    flow = FeatureStore(InputSpec(mode="flow"), tmp_path)
+    assert flow.root != store.root
+
+
+def test_bad_spec_values_are_named():
+    with pytest.raises(ValueError, match="'video'"):
+        InputSpec(mode="video")
+    with pytest.raises(ValueError, match="'exact'"):
+        InputSpec(landmarks="exact")
+
+
+def test_make_dataset_batches_and_matches_arrays(samples, tmp_path):
+    store = FeatureStore(InputSpec(), tmp_path)
+    paths = store.ensure(samples, progress=False)
+    labels = list(range(len(samples)))
+    ds = make_dataset(paths, labels, batch_size=4)
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+    x = np.concatenate(xs)
+    assert x.shape == (len(samples), 64, 64, 3) and xs[0].shape[0] == 4
+    assert np.concatenate(ys).tolist() == labels  # evaluation order is kept
+    ref = np.stack([store.load(s).image for s in samples])
+    np.testing.assert_array_equal(x, ref)
+    mem = np.concatenate([b[0].numpy() for b in arrays_dataset(ref, np.array(labels), batch_size=4)])
+    np.testing.assert_array_equal(mem, ref)
+    train = make_dataset(paths, labels, batch_size=len(samples), training=True, seed=1)
+    order = np.concatenate([y.numpy() for _, y in train])
+    assert sorted(order.tolist()) == labels  # shuffled, nothing lost
+    with pytest.raises(ValueError, match="one label per file"):
+        make_dataset(paths, labels[:-1], batch_size=4)
+
+
+def test_flow_flip_negates_horizontal_motion():
+    tf.random.set_seed(0)
+    u = np.ones((16, 16, 3), np.float32) * np.array([0.5, 0.2, 0.1], np.float32)
+    aug = Augmentation(flip=True, max_rotation_deg=0, max_shift=0, brightness=0, contrast=0)
+    seen = set()
+    for _ in range(20):
+        out = _augment(tf.constant(u), aug, "flow").numpy()
+        seen.add(round(float(out[8, 8, 0]), 3))
+        assert out[8, 8, 1] == pytest.approx(0.2) and out[8, 8, 2] == pytest.approx(0.1)
+    assert seen == {0.5, -0.5}
+
+
+def test_flow_rotation_turns_the_vectors():
+    field = np.zeros((33, 33, 3), np.float32)
+    field[..., 0] = 1.0  # uniform rightward motion
+    aug = Augmentation(flip=False, max_rotation_deg=20, max_shift=0, brightness=0, contrast=0)
+    out = _augment(tf.constant(field), aug, "flow").numpy()
+    centre = out[16, 16]
+    assert np.hypot(centre[0], centre[1]) == pytest.approx(1.0, abs=1e-4)  # length kept
+
+
+def test_apex_augmentation_keeps_shape_and_changes_pixels():
+    x = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+    out = _augment(tf.constant(x), Augmentation(), "apex").numpy()
+    assert out.shape == x.shape and not np.allclose(out, x)
+
+
+def test_class_weights_inverse_frequency():
+    w = class_weights([0, 0, 0, 1], 3)
+    assert w[0] == pytest.approx(4 / (2 * 3)) and w[1] == pytest.approx(4 / (2 * 1)) and w[2] == 1.0
