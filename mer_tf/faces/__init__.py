@@ -6,6 +6,7 @@ this package is cheap and works on a device that has only one of them.
 """
 
 from mer_tf.faces.box import Box
+from mer_tf.faces.face_tracker import FaceTracker, TrackedFace
 from mer_tf.faces.factory import (
     DETECTORS,
     LANDMARKERS,
@@ -19,7 +20,9 @@ __all__ = [
     "Box",
     "DETECTORS",
     "LANDMARKERS",
+    "TrackedFace",
     "FaceDetector",
+    "FaceTracker",
     "Landmarker",
     "create_detector",
     "create_landmarker",

@@ -1,0 +1,67 @@
+"""FaceTracker on a two-face stream built from the package photos."""
+
+import cv2
+import numpy as np
+import pytest
+
+from mer_tf.faces import FaceTracker, create_detector, create_landmarker
+from mer_tf.faces.sample_photos import load_sample_photo
+
+
+@pytest.fixture(scope="module")
+def two_faces():
+    a = load_sample_photo("astronaut")  # 512 x 512
+    g = cv2.resize(load_sample_photo("grace_hopper"), (512, 600))[44:556]  # 512 x 512
+    return np.hstack([a, g])  # 512 x 1024, astronaut left, Grace Hopper right
+
+
+def frames(base, n, dx=2, dy=1):
+    h, w = base.shape[:2]
+    for k in range(n):
+        yield cv2.warpAffine(base, np.float32([[1, 0, dx * k], [0, 1, dy * k]]), (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+@pytest.fixture(scope="module")
+def backends():
+    return create_detector("dlib"), create_landmarker("dlib")
+
+
+def test_two_faces_keep_their_ids_and_follow_motion(two_faces, backends):
+    tracker = FaceTracker(*backends, redetect_every=4)
+    history = {}
+    for k, frame in enumerate(frames(two_faces, 9)):
+        faces = tracker.update(frame)
+        assert len(faces) == 2, k
+        for f in faces:
+            history.setdefault(f.id, []).append(f)
+    assert sorted(history) == [0, 1]
+    assert tracker.detections == 3  # frames 0, 4, 8
+    left = min(history.values(), key=lambda fs: fs[0].box.x0)
+    assert all(f.box.x0 < 512 for f in left)  # the left id stays on the left face
+    # the face moved 2 px right per frame; the tracked box follows (within landmark jitter)
+    moved = left[-1].landmarks[36:48, 0].mean() - left[0].landmarks[36:48, 0].mean()
+    assert moved == pytest.approx(16, abs=3)
+    assert [f.detected for f in left] == [True, False, False, False, True, False, False, False, True]
+
+
+def test_lost_face_triggers_a_detection(two_faces, backends):
+    tracker = FaceTracker(*backends, redetect_every=100)
+    first = tracker.update(two_faces)
+    assert len(first) == 2 and tracker.detections == 1
+    # jump the picture by 250 px: the carried-over boxes no longer hold the faces
+    jumped = cv2.warpAffine(two_faces, np.float32([[1, 0, 250], [0, 1, 0]]), (1024, 512))
+    tracker.update(jumped)
+    faces = tracker.update(jumped)
+    assert tracker.detections == 2
+    assert len(faces) >= 1 and all(f.landmarks.shape == (68, 2) for f in faces)
+
+
+def test_empty_frames_and_reset(backends):
+    tracker = FaceTracker(*backends, redetect_every=3)
+    blank = np.full((240, 320), 127, np.uint8)
+    assert tracker.update(blank) == [] and tracker.update(blank) == []
+    assert tracker.detections == 2  # nothing to follow: detect on every frame
+    tracker.reset()
+    assert tracker.detections == 0
+    with pytest.raises(ValueError, match="redetect_every"):
+        FaceTracker(*backends, redetect_every=0)
