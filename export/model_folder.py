@@ -49,13 +49,15 @@ class ModelFolder:
     preprocess: dict
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "ModelFolder":
+    def load(cls, path: str | os.PathLike, require_model: bool = True) -> "ModelFolder":
+        """Read a model folder; `require_model=False` also accepts an export folder (no model.keras)."""
         path = Path(path)
         if not path.is_dir():
             raise FileNotFoundError(f"model folder not found: {path} (train one with `mer train`)")
-        missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
+        needed = REQUIRED_FILES if require_model else REQUIRED_FILES[1:]
+        missing = [f for f in needed if not (path / f).is_file()]
         if missing:
-            raise FileNotFoundError(f"model folder {path} lacks {missing}; a `mer train` output folder has {list(REQUIRED_FILES)}.")
+            raise FileNotFoundError(f"folder {path} lacks {missing}; a `mer train` output folder has {list(REQUIRED_FILES)}.")
         labels = _read_json(path / "labels.json")
         if isinstance(labels, dict):  # {"classes": [...]} or {"0": "Neutral", ...}
             labels = labels.get("classes") or labels.get("labels") or [labels[k] for k in sorted(labels, key=int)]
