@@ -65,3 +65,9 @@ def test_empty_frames_and_reset(backends):
     assert tracker.detections == 0
     with pytest.raises(ValueError, match="redetect_every"):
         FaceTracker(*backends, redetect_every=0)
+
+
+def test_mediapipe_pair_tracks_too(two_faces):
+    tracker = FaceTracker(create_detector("blazeface"), create_landmarker("mediapipe"), redetect_every=5)
+    ids = [sorted(f.id for f in tracker.update(frame)) for frame in frames(two_faces, 6)]
+    assert ids == [[0, 1]] * 6 and tracker.detections == 2

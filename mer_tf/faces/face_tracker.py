@@ -144,6 +144,11 @@ class FaceTracker:
                 log.debug("track %d lost: %s", track.id, err)
                 lost = True
                 continue
+            presence = getattr(self.landmarker, "last_score", None)  # MediaPipe says whether a face is there
+            if presence is not None and presence < 0.5:
+                log.debug("track %d lost: face presence %.2f", track.id, presence)
+                lost = True
+                continue
             lm_box = Box.from_points(pts, track.box.score)
             prev = Box.from_points(track.landmarks) if track.landmarks is not None else lm_box
             inside = lm_box.clipped(w, h).area >= 0.75 * lm_box.area > 0
