@@ -67,7 +67,11 @@ def test_empty_frames_and_reset(backends):
         FaceTracker(*backends, redetect_every=0)
 
 
-def test_mediapipe_pair_tracks_too(two_faces):
+def test_mediapipe_pair_tracks_too():
+    # short-range BlazeFace sees the frame at 128 x 128: faces must fill a good part of it
+    a = load_sample_photo("astronaut")[40:280, 100:340]  # 240 x 240, face about 90 px
+    g = cv2.resize(load_sample_photo("grace_hopper"), (256, 300))[10:250, 10:250]  # face about 110 px
+    close = np.hstack([a, g])  # 240 x 480
     tracker = FaceTracker(create_detector("blazeface"), create_landmarker("mediapipe"), redetect_every=5)
-    ids = [sorted(f.id for f in tracker.update(frame)) for frame in frames(two_faces, 6)]
+    ids = [sorted(f.id for f in tracker.update(frame)) for frame in frames(close, 6, dx=1)]
     assert ids == [[0, 1]] * 6 and tracker.detections == 2
