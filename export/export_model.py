@@ -18,7 +18,7 @@ from mer_tf import tflite_metadata
 log = logging.getLogger(__name__)
 
 MANIFEST = "export.json"
-COPIED = ("labels.json", "preprocess.json", "ecrl.json", "config.json", "metrics.json")
+COPIED = ("labels.json", "preprocess.json", "input.json", "ecrl.json", "config.json", "metrics.json")
 
 
 def parse_variants(text: str | Sequence[str]) -> list[str]:

@@ -16,7 +16,7 @@ from export.sample_arrays import SampleArrays
 log = logging.getLogger(__name__)
 
 REQUIRED_FILES = ("model.keras", "config.json", "labels.json", "preprocess.json")
-ROLES = ("train", "test")
+ROLES = ("train", "val", "test")
 
 
 def _read_json(path: Path) -> Any:
@@ -79,26 +79,58 @@ class ModelFolder:
         return keras.saving.load_model(self.path / "model.keras", compile=False)
 
     def subjects(self, role: str) -> list[str] | None:
-        """The subjects the model was trained on ("train": train + validation) or held out ("test").
+        """Subjects recorded in config.json for `role`: "train" (train + validation), "val" or "test".
 
-        Read from config.json: `split: {train, val, test}` or `train_subjects`,
-        `val_subjects`, `test_subjects` lists. None when the folder records none.
+        Read from `run: {train_subjects, val_subjects}` (what `mer train` writes),
+        `split: {train, val, test}` or top-level `<role>_subjects` lists. None
+        when the folder records none.
         """
         if role not in ROLES:
             raise ValueError(f"`role` must be one of {ROLES}. Received: role={role!r}")
         c = self.config
-        split = c.get("split") if isinstance(c.get("split"), dict) else {}
-        names = ("train", "val") if role == "train" else ("test",)
+        places = [c.get(k) for k in ("run", "split") if isinstance(c.get(k), dict)] + [c]
+        names = ("train", "val") if role == "train" else (role,)
         found: list[str] = []
         any_found = False
         for name in names:
-            for value in (split.get(name), split.get(f"{name}_subjects"), c.get(f"{name}_subjects")):
-                subjects = _subject_list(value)
+            for place in places:
+                subjects = _subject_list(place.get(f"{name}_subjects")) or _subject_list(place.get(name))
                 if subjects is not None:
                     found += subjects
                     any_found = True
                     break
         return sorted(set(found)) if any_found else None
+
+    def held_out(self, arrays: SampleArrays) -> SampleArrays:
+        """The samples the model was not trained on, best first.
+
+        1. the recorded test subjects; 2. subjects in neither the training nor the
+        validation list; 3. the validation subjects (they chose the epoch, but no
+        gradient step saw them); 4. all samples. `source` says which.
+        """
+        test = self.subjects("test")
+        if test is not None:
+            return self._pick(arrays, test, "test subjects")
+        seen = self.subjects("train")
+        if seen is not None:
+            unseen = sorted(set(arrays.subjects.tolist()) - set(seen))
+            if unseen:
+                return self._pick(arrays, unseen, "subjects not used in training or validation")
+            val = self.subjects("val")
+            if val:
+                return self._pick(arrays, val, "validation subjects (early stopping only; no gradient step saw them)")
+        arrays.source += f"; all {len(arrays)} samples ({self.path.name} records no held-out subjects: NOT a held-out test)"
+        return arrays
+
+    def _pick(self, arrays: SampleArrays, subjects: list[str], what: str) -> SampleArrays:
+        picked = arrays.of_subjects(subjects)
+        if len(picked) == 0:
+            raise ValueError(
+                f"none of the {what} {subjects} of {self.path} is in the data "
+                f"(its subjects: {sorted(set(arrays.subjects.tolist()))[:10]}); pass the dataset the model was trained on."
+            )
+        picked.source = f"{arrays.source}; {what} {', '.join(subjects)} ({len(picked)} samples)"
+        return picked
 
     def sample_arrays(self, role: str, data: str | os.PathLike | None = None, dataset: str | None = None,
                       cache_dir: str | None = None, progress: bool = True) -> SampleArrays:
@@ -112,7 +144,8 @@ class ModelFolder:
             cache_dir: the feature cache (default: config.json's, else the default).
             progress: tqdm bar while features are computed.
         """
-        subjects = self.subjects(role)
+        if role not in ("train", "test"):
+            raise ValueError(f"`role` must be 'train' or 'test'. Received: role={role!r}")
         data = data if data is not None else self.config.get("data")
         if data is None:
             raise ValueError(f"{self.path}/config.json names no dataset; pass --data PATH.")
@@ -120,17 +153,13 @@ class ModelFolder:
             arrays = SampleArrays.from_npz(data)
         else:
             arrays = self._dataset_arrays(Path(data), dataset, cache_dir, progress)
+        if role == "test":
+            return self.held_out(arrays)
+        subjects = self.subjects("train")
         if subjects is None:
-            arrays.source += f"; all {len(arrays)} samples ({self.path.name} records no {role} subjects)"
+            arrays.source += f"; all {len(arrays)} samples ({self.path.name} records no train subjects)"
             return arrays
-        picked = arrays.of_subjects(subjects)
-        if len(picked) == 0:
-            raise ValueError(
-                f"none of the {role} subjects {subjects} of {self.path} is in {data} "
-                f"(its subjects: {sorted(set(arrays.subjects))[:10]}); pass the dataset the model was trained on."
-            )
-        picked.source = f"{arrays.source}; {role} subjects {', '.join(subjects)} ({len(picked)} samples)"
-        return picked
+        return self._pick(arrays, subjects, "train subjects")
 
     def _dataset_arrays(self, data: Path, dataset: str | None, cache_dir: str | None, progress: bool) -> SampleArrays:
         from mer_tf.data import FeatureStore

@@ -104,4 +104,24 @@ def test_all_samples_when_no_split(compared, tmp_path):
     (out / "config.json").write_text(json.dumps(config))
     result = compare_exports(out, latency_runs=2, threads=(1,), progress=False)
     n = len(np.load(root / "arrays.npz")["y"])
-    assert result["samples"]["n"] == n and "records no test subjects" in result["samples"]["source"]
+    assert result["samples"]["n"] == n and "NOT a held-out test" in result["samples"]["source"]
+
+
+def test_held_out_falls_back_like_mer_train_records(compared, tmp_path):
+    """`mer train` records only run.train_subjects/val_subjects: unseen subjects first, else validation ones."""
+    from export.model_folder import ModelFolder
+    from export.sample_arrays import SampleArrays
+
+    root, _ = compared
+    arrays = SampleArrays.from_npz(root / "arrays.npz")
+    folder = ModelFolder.load(root / "out", require_model=False)
+    folder.config = {"run": {"train_subjects": ["s01", "s02"], "val_subjects": ["s03"]}}
+    picked = folder.held_out(arrays)
+    assert sorted(set(picked.subjects)) == ["s04"] and "not used in training or validation" in picked.source
+    assert folder.subjects("train") == ["s01", "s02", "s03"]
+    folder.config = {"run": {"train_subjects": ["s01", "s02"], "val_subjects": ["s03", "s04"]}}
+    picked = folder.held_out(arrays)
+    assert sorted(set(picked.subjects)) == ["s03", "s04"] and "validation subjects" in picked.source
+    folder.config = {"run": {"train_subjects": ["x9"]}, "split": {}}
+    with pytest.raises(ValueError, match="none of the train subjects"):
+        folder._pick(arrays, ["x9"], "train subjects")
