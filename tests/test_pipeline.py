@@ -92,3 +92,43 @@ def test_custom_ecrl_thresholds_reach_the_verdict(backends, astronaut):
     strict = ECRL({"AU12": 10.0})  # a smile can never be this large
     [face] = Pipeline(*backends, None, FixedClassifier("Sad"), ecrl=strict).process(astronaut, neutral=dlib_mean_shape())
     assert face.ecrl_label != "Happy"
+
+
+class PeerLiteRT:
+    """The peer FER model (mini-Xception, int8 weights) in LiteRT, as a pipeline classifier.
+
+    It takes 64x64 gray in [-1, 1] and returns probabilities in FER2013
+    order; this wrapper feeds it our aligned crops and returns
+    log-probabilities in CLASSES order (the Pipeline's classifier contract).
+    """
+
+    FER_ORDER = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+
+    def __init__(self):
+        from mer_tf.faces.litert import load_interpreter
+        from mer_tf.faces.model_files import model_path
+
+        self.interp = load_interpreter(model_path("fer_mini_xception_int8.tflite"))
+        self.inp = self.interp.get_input_details()[0]["index"]
+        self.out = self.interp.get_output_details()[0]["index"]
+        self.order = [self.FER_ORDER.index(c) for c in CLASSES]
+
+    def __call__(self, batch):
+        probs = []
+        for face in batch:
+            self.interp.set_tensor(self.inp, np.ascontiguousarray(face[None, :, :, :1]))
+            self.interp.invoke()
+            probs.append(self.interp.get_tensor(self.out)[0])
+        return np.log(np.clip(np.asarray(probs)[:, self.order], 1e-9, None))
+
+
+def test_a_real_litert_classifier_on_real_faces(backends):
+    """Our aligned crops fed to a real FER model: the smiling astronaut is Happy, Grace Hopper is not."""
+    params = FacePreprocessParams(size=64, normalization="symmetric")
+    pipe = Pipeline(*backends, params, PeerLiteRT())
+    [smile] = pipe.process(load_sample_photo("astronaut"), neutral=dlib_mean_shape())
+    assert smile.cnn_label == "Happy" and smile.cnn_score > 0.9
+    assert (smile.label, smile.reason) == ("Happy", "kept")  # a positive CNN label is not checked
+    [grace] = pipe.process(load_sample_photo("grace_hopper"), neutral=dlib_mean_shape())
+    assert grace.face_id != smile.face_id  # a different face: the tracker re-detected at once
+    assert grace.cnn_label != "Happy"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -126,14 +126,25 @@ class FaceTracker:
 
     def update(self, frame: np.ndarray) -> list[TrackedFace]:
         """The faces in this frame, with stable ids."""
-        from mer_tf.faces.image import check_image  # here: keeps `import mer_tf.faces` free of OpenCV
-
-        from mer_tf.faces.image import to_gray
+        from mer_tf.faces.image import check_image, to_gray  # here: `import mer_tf.faces` needs no OpenCV
 
         frame = check_image(frame, "frame")
         gray = to_gray(frame)
-        h, w = frame.shape[:2]
         detect = self._lost or not self._tracks or self._since_detect >= self.redetect_every
+        before = [replace(t) for t in self._tracks]
+        out, lost = self._step(frame, gray, detect)
+        if lost and not detect:
+            # a face was lost while following: detect now (matching against the tracks as they
+            # were before this frame) rather than drop the face for a frame
+            self._tracks = before
+            out, lost = self._step(frame, gray, True)
+        self._lost = lost or not self._tracks
+        self._since_detect = 1 if detect or lost else self._since_detect + 1
+        return out
+
+    def _step(self, frame: np.ndarray, gray: np.ndarray, detect: bool) -> tuple[list[TrackedFace], bool]:
+        """Landmarks for every track (after a detection if ``detect``); drops lost tracks."""
+        h, w = frame.shape[:2]
         if detect:
             self._detect(frame)
         out, kept, lost = [], [], False
@@ -176,9 +187,7 @@ class FaceTracker:
             track.box = follow
             kept.append(track)
         self._tracks = kept
-        self._lost = lost or not kept
-        self._since_detect = 1 if detect else self._since_detect + 1
-        return out
+        return out, lost
 
     def _detect(self, frame: np.ndarray) -> None:
         self.detections += 1
