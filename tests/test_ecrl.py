@@ -184,3 +184,27 @@ def test_bad_thresholds_and_files(tmp_path):
     (tmp_path / "ecrl.json").write_text("{not json")
     with pytest.raises(ValueError, match="JSON"):
         ECRL.load(tmp_path)
+
+
+def test_running_neutral_baseline():
+    from mer_tf.ecrl import NeutralBaseline
+
+    rng = np.random.default_rng(0)
+    base = NeutralBaseline(warmup=4, alpha=0.5)
+    assert base.reference is None and not base.ready
+    for k in range(4):  # quiet frames of a moving head
+        noisy = NEUTRAL_IOD + rng.normal(0, 0.005, NEUTRAL_IOD.shape)
+        assert base.update(similarity(noisy, 5 * k, 80 + 10 * k, (300 + k, 200)))
+    assert base.ready and base.count == 4
+    # the average of posed quiet frames is the neutral face again (canonical frame, IOD 1)
+    assert np.abs(base.landmarks - NEUTRAL_IOD).max() < 0.02  # noise 0.005 per point, 4 frames
+    smile = px(EXPRESSIONS["smile"][0])
+    verdict = ECRL.default().predict(smile, base.reference)
+    assert verdict.label == "Happy"
+    assert not base.update(smile, quiet=False)  # an expression does not enter the neutral
+    assert base.count == 4
+    bad = px(NEUTRAL_IOD)
+    bad[3] = np.nan
+    assert not base.update(bad)  # a lost face is skipped, not raised
+    base.reset()
+    assert not base.ready and base.landmarks is None

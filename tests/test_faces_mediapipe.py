@@ -92,3 +92,13 @@ def test_mesh_map_and_errors(tmp_path, monkeypatch):
         model_path("face_landmark.tflite")
     with pytest.raises(FileNotFoundError, match="face_detection_short_range.tflite"):
         create_detector("blazeface")
+
+
+@pytest.mark.parametrize("photo", SAMPLE_PHOTOS)
+def test_dlib_landmarks_work_on_blazeface_boxes(photo, models):
+    """Any detector with any landmarker: BlazeFace frames the face closely enough for dlib."""
+    image = load_sample_photo(photo)
+    on_hog = models["dlib"].landmarks(image, models["dlib_det"].detect(image)[0])
+    on_blaze = models["dlib"].landmarks(image, models["blazeface"].detect(image)[0])
+    err = np.linalg.norm(on_blaze - on_hog, axis=1) / interocular(on_hog)
+    assert err[list(CORNERS.values())].max() < 0.08
