@@ -50,13 +50,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--detector", default="blazeface")
     parser.add_argument("--landmarks", default="mediapipe")
+    parser.add_argument("--export-to", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.export_to:  # the child process: TensorFlow stays out of the measured process
+        export_untrained_eccnn(args.export_to)
+        return 0
 
     from edge.bench import bench, format_report, memory_check
     from edge.runtime import RunOptions
 
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
-        model = args.model or export_untrained_eccnn(Path(tmp))
+        model = args.model
+        if model is None:
+            import subprocess
+
+            subprocess.run([sys.executable, __file__, "--export-to", tmp], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            model = Path(tmp) / "eccnn_int8.tflite"
         if args.model is None:
             print(f"model: ECCNN int8 with untrained weights (speed only), {model.stat().st_size} bytes")
         options = RunOptions(detector=args.detector, landmarks=args.landmarks, threads=args.threads)

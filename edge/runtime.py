@@ -77,10 +77,9 @@ def build_runner(model: str | Path, options: RunOptions, timer: StageTimer | Non
     from mer_tf.faces import FaceTracker, create_detector, create_landmarker
     from mer_tf.fusion import FusionPolicy
 
-    timer = timer or StageTimer(enabled=False)
     detector = create_detector(options.detector)
     landmarker = create_landmarker(options.landmarks)
-    if timer.enabled:
+    if timer is not None:  # bench: may be switched on after warm-up
         detector, landmarker = TimedDetector(detector, timer), TimedLandmarker(landmarker, timer)
     tracker = FaceTracker(detector, landmarker, redetect_every=options.redetect_every)
     runner = StreamRunner(tracker, clf, info.labels, info.preprocess, load_ecrl(info.path, options.ecrl),
