@@ -16,6 +16,30 @@ shifted or rotated in the image plane. Image y grows downwards, so a rise is
 ``y_neutral - y_face``. Coordinates are complex numbers (x + iy): a similarity
 transform is then one complex multiply-add.
 
+The paper gives Eq. 8-10 as ratios without landmark indices; our reading,
+with F the face, N its neutral, y(.) the mean image-y of iBUG points in the
+canonical frame (eye line at y = 0, so -y is height above the eyes):
+
+- Eq. 8  ``eq8_brow_position`` = (h(F) - h(N)) / H(N), h = -y(17..26) the
+  brows' height above the eyes, H = y(8) - min y(17..26) the face height
+  (chin to brow top). > 0: brows raised (surprise, fear).
+- Eq. 9  ``eq9_brow_width_ratio`` = (W(F) / Wf) / (W(N) / Wf) - 1 with
+  W = |p21 - p17| + |p26 - p22| the total brow width and Wf the face width;
+  both faces share the neutral's face width, so it reduces to W(F)/W(N) - 1.
+  < 0: brows narrowed or bunched (disgust, sadness).
+- Eq. 10 ``eq10_mouth_curvature`` = c(F) - c(N), c = (y(61..63) - y(48, 54))
+  / |p54 - p48|: the corners' height above the inner upper lip (the lip line,
+  which a dropping jaw leaves in place) over the mouth width. > 0: corners
+  rise (happy); < 0: they fall (sad).
+
+The AU proxies are displacements against the neutral in IOD: rises of the
+inner brow (20, 21, 22, 23: AU1), outer brow (17, 18, 25, 26: AU2), upper
+lids (37, 38, 43, 44: AU5), lower lids (40, 41, 46, 47: AU7), nose base
+(31-35: AU9) and mouth corners (48, 54: AU12); AU4 is the larger of the
+inner-brow gap's shrinking (|p22 - p21|) and the brows' lowering; AU15 the
+corners' drop relative to the inner upper lip; AU20 the mouth's widening;
+AU26 the drop of the lower lip and chin (57, 66, 8).
+
 Degenerate input (wrong shape, NaN/inf, both eyes or all stable points at one
 spot, zero mouth or brow width) raises ValueError; nothing returns NaN.
 """
