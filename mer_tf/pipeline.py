@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,7 +41,6 @@ class FaceResult:
     ecrl: Verdict
     label: str
     reason: str
-    extra: dict = field(default_factory=dict)
 
     @property
     def ecrl_label(self) -> str | None:
