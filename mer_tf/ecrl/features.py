@@ -94,7 +94,13 @@ for _g, _idx in enumerate(_GROUPS.values()):
         _W[2 * _g, 2 * _i] = 1.0 / len(_idx)  # x mean
         _W[2 * _g + 1, 2 * _i + 1] = 1.0 / len(_idx)  # y mean
 _STABLE = np.array(ib.STABLE)
-_STABLE_FLAT = np.ravel(np.column_stack([2 * _STABLE, 2 * _STABLE + 1]))
+# the stable points minus their mean, also linear: the fit's scale term comes out of the same
+# product, centred before squaring (squaring raw pixel coordinates would cancel badly)
+_CENTRED = np.zeros((2 * len(_STABLE), 2 * ib.N_POINTS))
+for _k, _i in enumerate(ib.STABLE):
+    _CENTRED[2 * _k, 2 * _i] = _CENTRED[2 * _k + 1, 2 * _i + 1] = 1.0
+_CENTRED -= np.tile(_W[-2:], (len(_STABLE), 1))  # minus the stable mean's x row, y row, x row, ...
+_G = len(_GROUPS)
 
 
 def _flat(landmarks, name: str) -> np.ndarray:
@@ -138,7 +144,7 @@ class NeutralReference:
         rows = np.zeros((2, 2 * ib.N_POINTS))
         rows[0, 2 * _STABLE], rows[0, 2 * _STABLE + 1] = r.real, r.imag
         rows[1, 2 * _STABLE], rows[1, 2 * _STABLE + 1] = r.imag, -r.real
-        self.matrix = np.vstack([_W, rows])
+        self.matrix = np.vstack([_W, _CENTRED, rows])
         flat = np.column_stack([self.z.real, self.z.imag]).reshape(-1)
         self.m = _measure((_W @ flat).view(np.complex128).tolist())
         self.m["face_height"] = float(self.z.imag[ib.CHIN] - self.z.imag[list(_GROUPS["brows"])].min())
@@ -185,18 +191,19 @@ def extract_features(landmarks, neutral) -> dict[str, float]:
     """
     ref = neutral if isinstance(neutral, NeutralReference) else NeutralReference(neutral)
     flat = _flat(landmarks, "landmarks")
-    v = (ref.matrix @ flat).view(np.complex128)  # (x, y) pairs -> x + iy: group means, then the fit term
-    s_mean = complex(v[-2])  # the "stable" group is last before the fit term
+    out = ref.matrix @ flat  # (x, y) pairs: group means, centred stable points, the fit term
+    v = out.view(np.complex128)  # as x + iy
+    s_mean = complex(v[_G - 1])  # the "stable" group is the last group
+    centred = out[2 * _G : -2]
+    norm = float(centred @ centred)  # sum |s_k - mean|^2
     n = len(_STABLE)
-    s = flat[_STABLE_FLAT].reshape(-1, 2) - (s_mean.real, s_mean.imag)  # centred first: no cancellation
-    norm = float(np.vdot(s, s))  # sum |s_k - mean|^2
     extent = abs(complex(v[0]) - s_mean) + abs(complex(v[8]) - s_mean)  # brows and chin/lower lip
     if not norm > 1e-12 * max(extent, 1.0) ** 2:
         raise ValueError("landmarks have the eye corners and nose bridge at one point (zero face size).")
     cross = complex(v[-1])  # conj(s) . r over the stable points
     a = cross / norm  # least squares: reference ~ a * (face - s_mean) + ref.stable_mean
     b = ref.stable_mean
-    c, m = _measure((a * (v[:-1] - s_mean) + b).tolist()), ref.m
+    c, m = _measure((a * (v[:_G] - s_mean) + b).tolist()), ref.m
     if c["mouth_width"] < 1e-3 * m["mouth_width"]:
         raise ValueError("landmarks have both mouth corners at one point (zero mouth width).")
     rms = (max(ref.stable_norm - abs(cross) ** 2 / norm, 0.0) / n) ** 0.5
