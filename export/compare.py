@@ -69,6 +69,7 @@ def compare_exports(
     min_agreement: float | None = None,
     threads: tuple[int, ...] = (1, 2),
     latency_runs: int = 100,
+    all_samples: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Evaluate every `.tflite` of an export folder on the model's held-out samples.
@@ -83,6 +84,8 @@ def compare_exports(
         min_agreement: fail a variant whose top-1 agreement with float32 is below this (0-1).
         threads: LiteRT thread counts to time.
         latency_runs: timed invokes per variant and thread count.
+        all_samples: use every sample of `data`, training subjects included (more
+            samples for agreement statistics; the report says it is not held out).
         progress: tqdm bar on stderr.
 
     Returns:
@@ -103,7 +106,7 @@ def compare_exports(
     by_variant = {m["variant"]: p for p, m in metas.items()}
     if REFERENCE not in by_variant:
         raise ValueError(f"{export_dir} has no float32 variant to compare against; export with --variants float32,...")
-    arrays = folder.sample_arrays("test", data, dataset, progress=progress)
+    arrays = folder.sample_arrays("all" if all_samples else "test", data, dataset, progress=progress)
     if len(arrays) == 0:
         raise ValueError(f"no held-out samples: {arrays.source}")
     classes = folder.labels

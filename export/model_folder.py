@@ -137,15 +137,16 @@ class ModelFolder:
         """The samples of `role` ("train" or "test") as arrays, preprocessed as in training.
 
         Args:
-            role: "train" for the representative set and QAT, "test" for the report.
+            role: "train" for the representative set and QAT, "test" for the report
+                (see `held_out`), "all" for every sample of `data`.
             data: a dataset root (default: the one in config.json) or an `.npz` of
                 `SampleArrays`.
             dataset: the dataset kind (default: config.json's, else "auto").
             cache_dir: the feature cache (default: config.json's, else the default).
             progress: tqdm bar while features are computed.
         """
-        if role not in ("train", "test"):
-            raise ValueError(f"`role` must be 'train' or 'test'. Received: role={role!r}")
+        if role not in ("train", "test", "all"):
+            raise ValueError(f"`role` must be 'train', 'test' or 'all'. Received: role={role!r}")
         data = data if data is not None else self.config.get("data")
         if data is None:
             raise ValueError(f"{self.path}/config.json names no dataset; pass --data PATH.")
@@ -155,11 +156,14 @@ class ModelFolder:
             arrays = self._dataset_arrays(Path(data), dataset, cache_dir, progress)
         if role == "test":
             return self.held_out(arrays)
+        if role == "all":
+            arrays.source += f"; all {len(arrays)} samples, training subjects included (NOT a held-out test)"
+            return arrays
         subjects = self.subjects("train")
         if subjects is None:
             arrays.source += f"; all {len(arrays)} samples ({self.path.name} records no train subjects)"
             return arrays
-        return self._pick(arrays, subjects, "train subjects")
+        return self._pick(arrays, subjects, "training subjects (train + validation)")
 
     def _dataset_arrays(self, data: Path, dataset: str | None, cache_dir: str | None, progress: bool) -> SampleArrays:
         from mer_tf.data import FeatureStore

@@ -125,3 +125,12 @@ def test_held_out_falls_back_like_mer_train_records(compared, tmp_path):
     folder.config = {"run": {"train_subjects": ["x9"]}, "split": {}}
     with pytest.raises(ValueError, match="none of the train subjects"):
         folder._pick(arrays, ["x9"], "train subjects")
+
+
+def test_all_samples_option_says_not_held_out(compared, tmp_path):
+    root, _ = compared
+    result = compare_exports(root / "out", out_dir=tmp_path, all_samples=True, latency_runs=2, threads=(1,),
+                             progress=False)
+    assert result["samples"]["n"] == len(np.load(root / "arrays.npz")["y"])
+    assert "NOT a held-out test" in result["samples"]["source"]
+    assert "NOT a held-out test" in (tmp_path / "report.md").read_text()

@@ -88,7 +88,7 @@ def test_int8_ends_quantized_with_scale_and_zero_point(exported):
 def test_representative_set_comes_from_training_subjects(exported):
     root, _, manifest = exported
     source = manifest["representative"]["source"]
-    assert "train subjects" in source and not any(s in source for s in TEST_SUBJECTS)
+    assert "training subjects" in source and not any(s in source for s in TEST_SUBJECTS)
     meta = tflite_metadata.read(root / "out" / manifest["variants"]["int8"]["file"])
     assert meta["quantization"]["representative_samples"] == 24
 

@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fail when a variant's accuracy is more than POINTS percentage points below float32")
     parser.add_argument("--min-agreement", type=float, default=None, metavar="FRACTION",
                         help="fail when a variant's top-1 agreement with float32 is below FRACTION (e.g. 0.99)")
+    parser.add_argument("--all-samples", action="store_true",
+                        help="use every sample of --data, training subjects included (not a held-out test; "
+                             "more samples for the agreement figures)")
     parser.add_argument("--latency-runs", type=int, default=100, help="timed inferences per variant and thread count")
     parser.add_argument("--threads", default="1,2", help="LiteRT thread counts to time, comma-separated")
 
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     result = compare_exports(
         args.export_dir, data=args.data, dataset=args.dataset, out_dir=args.out,
         max_accuracy_drop=args.max_accuracy_drop, min_agreement=args.min_agreement,
-        threads=threads, latency_runs=args.latency_runs,
+        threads=threads, latency_runs=args.latency_runs, all_samples=args.all_samples,
     )
     print(markdown(result))
     print(f"report: {result['paths']['markdown']}, {result['paths']['json']}, {result['paths']['plot']}")
