@@ -172,6 +172,7 @@ def bench(model: str | Path, source: str | int | None = None, frames: int = 300,
         "source": src.description, "frame_sizes": sorted(sizes), "frames": timed,
         "detector": options.detector, "landmarks": options.landmarks, "threads": options.threads,
         "redetect_every": options.redetect_every, "cpu_count": os.cpu_count(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],  # other work on the machine skews timings
         "stages": {k: table[k] for k in STAGES if k in table},
         "fps": timed / elapsed if elapsed > 0 else 0.0,
         "ecrl_fusion_median_ms": _sum_median(table, ("ecrl", "fusion")),
@@ -206,7 +207,8 @@ def format_report(r: dict[str, Any]) -> str:
     """The bench result as a Markdown table and a few lines (what the command prints)."""
     lines = [f"model {Path(r['model']).name} ({r['variant']}, input {r['input']} {r['input_dtype']}), "
              f"source: {r['source']} {r['frame_sizes']}, {r['frames']} frames, "
-             f"{r['detector']} + {r['landmarks']}, threads {r['threads']}, redetect every {r['redetect_every']}",
+             f"{r['detector']} + {r['landmarks']}, threads {r['threads']}, redetect every {r['redetect_every']}, "
+             f"{r['cpu_count']} CPUs, load average {r['load_average']}",
              "", "| stage | calls | median ms/call | p95 ms/call | median ms/frame | p95 ms/frame |",
              "|---|---:|---:|---:|---:|---:|"]
     for stage, row in r["stages"].items():
