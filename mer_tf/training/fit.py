@@ -79,7 +79,11 @@ def fit_model(
     work_dir.mkdir(parents=True, exist_ok=True)
     classes, scheme = config.class_names, config.class_scheme
     y_train = label_indices(train_samples, classes, scheme)
-    aug = Augmentation() if config.augment else Augmentation.none()
+    aug = (
+        Augmentation(max_rotation_deg=config.aug_rotation, max_shift=config.aug_shift)
+        if config.augment
+        else Augmentation.none()
+    )
     train_ds = make_dataset(
         [store.path(s) for s in train_samples],
         y_train,
