@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -135,6 +136,8 @@ class StreamRunner:
             "duration_s": round(spot.offset_time - spot.onset_time, 4),
             "magnitude": round(spot.magnitude, 4), "threshold": round(spot.threshold, 4),
             "complete": spot.complete, **result,
+            # wall-clock time of the event (stream times above are relative to its start)
+            "emitted_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         }
 
     def _emit(self, face_id: int, spot: Spot | None, events: list[dict]) -> None:

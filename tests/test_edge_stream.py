@@ -134,3 +134,22 @@ def test_cli_run_on_an_image_folder_with_a_truncated_jpeg(photos, tmp_path):
     assert "12 frames" in result.stdout and "corrupt frames 1" in result.stdout
     summary = json.loads(events.read_text().splitlines()[-1])
     assert summary["corrupt_frames"] == 1 and summary["frames_with_faces"] == 11
+
+
+def test_fast_path_needs_only_the_edge_extra(photos, tmp_path):
+    """BlazeFace + MediaPipe landmarks run with TensorFlow, mediapipe and dlib all unimportable."""
+    face = _canvas(photos["grace_hopper"])
+    for i in range(6):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), face)
+    code = (
+        "import sys\n"
+        "for m in ('tensorflow', 'keras', 'mediapipe', 'dlib', 'face_recognition_models', 'skimage', 'matplotlib'):\n"
+        "    sys.modules[m] = None\n"
+        "from edge.cli import main\n"
+        f"sys.exit(main(['run', {str(es.model_file('int8'))!r}, '--source', {str(tmp_path)!r},"
+        f" '--events', {str(tmp_path / 'ev.jsonl')!r}, '--no-progress']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((tmp_path / "ev.jsonl").read_text().splitlines()[-1])
+    assert summary["frames_with_faces"] == 6 and summary["frame_errors"] == 0
