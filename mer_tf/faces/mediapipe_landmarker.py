@@ -22,11 +22,14 @@ class MediaPipeLandmarker:
     around the box centre (MediaPipe's own graph uses 1.5x the detection),
     resized to 192x192 RGB in [0, 1], and the 468 predicted vertices are
     mapped back to the frame and onto the iBUG 68 layout
-    (``mesh_to_ibug68``). The crop is axis-aligned: a head rolled by more than
-    about 30 degrees degrades the mesh.
+    (``mesh_to_ibug68``). The model expects an upright face; when a pass finds
+    the eye line tilted by more than ``max_roll_deg`` from the crop's axis,
+    the face is cropped again, turned by that angle (MediaPipe's graph does
+    the same with the detector's eye keypoints); at most three passes.
 
     Args:
         crop_scale: crop side / box side.
+        max_roll_deg: eye-line tilt above which the second, upright pass runs.
         model_file: the .tflite path; default: the installed models folder.
         num_threads: LiteRT threads.
 
@@ -39,10 +42,12 @@ class MediaPipeLandmarker:
 
     name = "mediapipe"
 
-    def __init__(self, crop_scale: float = 1.5, model_file=None, num_threads: int | None = None):
+    def __init__(self, crop_scale: float = 1.5, max_roll_deg: float = 10.0, model_file=None,
+                 num_threads: int | None = None):
         if not 1.0 <= crop_scale <= 3.0:
             raise ValueError(f"`crop_scale` must be in [1, 3]. Received: crop_scale={crop_scale}")
         self.crop_scale = float(crop_scale)
+        self.max_roll_deg = float(max_roll_deg)
         self._interp = load_interpreter(model_file or model_path(MODEL_FILE), num_threads)
         inp = self._interp.get_input_details()[0]
         if tuple(inp["shape"]) != (1, INPUT_SIZE, INPUT_SIZE, 3):
@@ -60,19 +65,35 @@ class MediaPipeLandmarker:
         if not (box.width > 1 and box.height > 1):
             raise ValueError(f"`box` is empty: {box}. Pass a box from a detector.")
         rgb = to_rgb(image)
-        cx, cy = box.center
         side = self.crop_scale * max(box.width, box.height)
+        centre, angle = box.center, 0.0
+        for _ in range(3):  # an upright pass, then up to two passes turned by the eye line's angle
+            mesh = self._run(rgb, centre, side, angle)
+            pts = mesh_to_ibug68(mesh[:, :2])
+            dx, dy = pts[42:48].mean(0) - pts[36:42].mean(0)
+            tilt = float(np.arctan2(dy, dx))
+            if abs(tilt - angle) <= np.deg2rad(self.max_roll_deg):
+                break
+            # the model expects an upright face: crop again, turned by the eyes' angle, about the nose
+            centre, angle = tuple(pts[27:36].mean(0).tolist()), tilt
+        self.last_mesh = mesh
+        return pts
+
+    def _run(self, rgb: np.ndarray, centre, side: float, angle: float) -> np.ndarray:
+        """(468, 3) float32 mesh in frame pixels from a crop of ``side`` px about ``centre``, turned by ``-angle``."""
         scale = INPUT_SIZE / side
-        # frame -> crop: an affine map, so parts of the crop outside the frame are filled, not an error
-        m = np.array([[scale, 0.0, INPUT_SIZE / 2 - scale * cx], [0.0, scale, INPUT_SIZE / 2 - scale * cy]])
+        cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
+        rot = np.array([[cos, sin], [-sin, cos]])  # frame -> crop: undo the roll, scale
+        shift = INPUT_SIZE / 2 - rot @ np.asarray(centre, dtype=np.float64)
+        m = np.hstack([rot, shift[:, None]])
+        # an affine warp: parts of the crop outside the frame are filled, not an error
         crop = cv2.warpAffine(rgb, m, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         self._interp.set_tensor(self._input, (crop.astype(np.float32) / 255.0)[None])
         self._interp.invoke()
         mesh = self._interp.get_tensor(self._mesh).reshape(468, 3).astype(np.float64)
         flag = float(self._interp.get_tensor(self._flag).ravel()[0])
         self.last_score = float(1.0 / (1.0 + np.exp(-np.clip(flag, -50, 50))))
-        mesh[:, 0] = (mesh[:, 0] - m[0, 2]) / scale  # crop pixels -> frame pixels
-        mesh[:, 1] = (mesh[:, 1] - m[1, 2]) / scale
-        mesh[:, 2] /= scale
-        self.last_mesh = mesh.astype(np.float32)
-        return mesh_to_ibug68(self.last_mesh[:, :2])
+        out = np.empty_like(mesh)
+        out[:, :2] = (mesh[:, :2] - shift) @ np.linalg.inv(rot).T  # crop pixels -> frame pixels
+        out[:, 2] = mesh[:, 2] / scale
+        return out.astype(np.float32)
