@@ -153,3 +153,21 @@ def test_fast_path_needs_only_the_edge_extra(photos, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((tmp_path / "ev.jsonl").read_text().splitlines()[-1])
     assert summary["frames_with_faces"] == 6 and summary["frame_errors"] == 0
+
+
+def test_cli_reports_a_video_that_ends_early(photos, tmp_path):
+    face = _canvas(photos["grace_hopper"])
+    path = tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, face.shape[1::-1])
+    for i in range(30):
+        writer.write(face)
+    writer.release()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    result = subprocess.run([sys.executable, "-m", "edge.cli", "run", str(es.model_file("int8")), "--source",
+                             str(path), "--events", str(tmp_path / "ev.jsonl"), "--no-progress"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the source ended early" in result.stdout and "of 30 announced" in result.stdout
+    summary = json.loads((tmp_path / "ev.jsonl").read_text().splitlines()[-1])
+    assert summary["ended_early"] and 0 < summary["frames"] < 30
