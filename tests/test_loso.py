@@ -92,3 +92,19 @@ def test_loso_through_ray(tmp_path):
 def test_megc3_classes_for_the_composite():
     assert TrainConfig(dataset="composite").class_names == MEGC3
     assert TrainConfig(dataset="casme2").class_names == CLASSES
+
+
+def test_evaluate_leaves_out_seen_subjects(tmp_path):
+    from mer_tf.training import evaluate_model, train
+
+    samples = make_samples(tmp_path / "data", subjects=3)
+    config = TrainConfig(data="unused", epochs=1, steps_per_epoch=2, batch_size=4, val_subjects=1,
+                         cache_dir=str(tmp_path / "cache"))  # fmt: skip
+    train_part = [s for s in samples if s.subject != "sub02"]
+    train(config, tmp_path / "model", samples=train_part, progress=False)
+    result = evaluate_model(tmp_path / "model", tmp_path / "data", tmp_path / "eval", dataset="synthetic",
+                            progress=False, samples=samples)  # fmt: skip
+    with open(result.paths["predictions.csv"]) as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["subject"] for r in rows} == {"sub02"}  # the only unseen subject
+    assert {"cnn", "ecrl", "fused"} <= set(result.scores)

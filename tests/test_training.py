@@ -27,9 +27,12 @@ def _config(cache, **kw):
 @pytest.mark.parametrize("mode", ["apex", "flow"])
 def test_tiny_train_writes_a_folder_that_reloads_and_predicts(tiny, tmp_path, mode):
     samples, cache = tiny
-    config = _config(cache, input=mode)
+    config = _config(cache, input=mode, ecrl=True)
     result = train(config, tmp_path / "model", samples=samples, progress=False)
     folder = tmp_path / "model"
+    # ECRL calibrated on the training subjects, scored with the fused column on validation.
+    assert (folder / "ecrl.json").is_file()
+    assert {"cnn", "ecrl", "fused"} <= set(result.metrics["validation"])
     for name in ("model.keras", "config.json", "labels.json", "preprocess.json", "input.json", "metrics.json", "curves.png"):
         assert (folder / name).is_file(), name
         assert result.paths[name] == folder / name
@@ -50,6 +53,7 @@ def test_tiny_train_writes_a_folder_that_reloads_and_predicts(tiny, tmp_path, mo
     fresh = keras.models.load_model(folder / "model.keras")
     np.testing.assert_allclose(fresh.predict(x, verbose=0), got, rtol=1e-5, atol=1e-6)
     assert loaded.classes[0] == "Neutral" and loaded.scheme == "seven"
+    assert loaded.ecrl is not None
 
 
 class _StopAfter(keras.callbacks.Callback):

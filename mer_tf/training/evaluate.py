@@ -18,6 +18,7 @@ def evaluate_model(
     *,
     dataset: str = "auto",
     include_seen: bool = False,
+    samples=None,
     progress: bool = True,
 ) -> LosoResult:
     """Predict every sample of `data` with the model folder; CNN, ECRL, fused.
@@ -32,6 +33,7 @@ def evaluate_model(
         out_dir: the report folder (predictions.csv, scores.json, PNGs).
         dataset: the dataset kind (default: detect).
         include_seen: also score subjects seen in training.
+        samples: the samples (default: loaded from `data`).
         progress: tqdm bars.
 
     Returns:
@@ -47,7 +49,7 @@ def evaluate_model(
     config = replace(folder.config, data=str(data), dataset=dataset, max_samples_per_subject=None)
     if folder.scheme != config.class_scheme:
         config = replace(config, classes=folder.scheme)
-    samples = load_samples(config)
+    samples = list(samples) if samples is not None else load_samples(config)
     seen = set(folder.run.get("train_subjects", [])) | set(folder.run.get("val_subjects", []))
     n_seen = sum(1 for s in samples if s.subject in seen)
     if not include_seen:
