@@ -92,9 +92,9 @@ def _run(args) -> int:
     try:
         summary = run_stream(args.model, args.source, _options(args), events=args.events,
                              annotate=args.annotate, max_frames=args.max_frames,
-                             on_frame=(lambda frame, views: bar.update(1)) if bar else None)
+                             on_frame=(lambda frame, views: bar.update(1)) if bar is not None else None)
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     s = summary
     msg = (f"{s.frames} frames ({s.fps:.1f} fps): {s.events} micro-expression events "
@@ -118,9 +118,9 @@ def _bench(args) -> int:
     bar = _progress(True, args.frames + 10)
     try:
         result = bench(args.model, source=args.source, frames=args.frames, options=_options(args),
-                       on_frame=(lambda: bar.update(1)) if bar else None)
+                       on_frame=(lambda: bar.update(1)) if bar is not None else None)
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     print(format_report(result))
     if args.json:

@@ -46,7 +46,9 @@ def synthetic_video(tmp_path_factory):
     from mer_tf.datasets.synthetic import generate
 
     root = tmp_path_factory.mktemp("synth") / "set"
-    generate(root, subjects=1, clips_per_class=1, seed=0, workers=1, progress=False)
+    # amplitude 0.07: clear expressions; at the generator's default 0.035 MediaPipe's landmark
+    # jitter is of the same size and about half of the clips are spotted.
+    generate(root, subjects=1, clips_per_class=1, seed=0, workers=1, progress=False, amplitude=0.07)
     samples = load_dataset(root, dataset="synthetic").samples
     subject = samples[0].subject
     clips = [s for s in samples if s.subject == subject and s.label7 != "Neutral"][:4]
@@ -86,7 +88,8 @@ def test_whole_loop_on_a_synthetic_video(synthetic_video, tmp_path):
         assert e["fused"]["label"] in CLASSES and e["fused"]["reason"]
     # spotting finds the generator's expressions: most clips have an event whose apex lies inside them
     hits = sum(any(on - 2 <= e["apex"]["frame"] <= off + 2 for e in events) for on, off, _ in truth)
-    assert hits >= len(truth) // 2, (truth, [(e["onset"], e["apex"], e["offset"]) for e in events])
+    assert hits >= len(truth) - 1, (truth, [(e["onset"], e["apex"], e["offset"]) for e in events])
+    assert len(events) <= len(truth) + 1  # and little else
     cap = cv2.VideoCapture(str(video_path))
     assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == n_frames
     cap.release()
@@ -96,6 +99,17 @@ def test_whole_loop_on_a_synthetic_video(synthetic_video, tmp_path):
 @pytest.fixture(scope="module")
 def runner_factory():
     return lambda **kw: build_runner(es.model_file("int8"), RunOptions(**{**OPTIONS.__dict__, **kw}))[0]
+
+
+def test_a_still_face_that_sways_gives_no_events(runner_factory):
+    """Head motion, sensor noise and landmark jitter on an unchanging face are not micro-expressions."""
+    from edge.bench import moving_face_frames
+
+    events = []
+    summary = runner_factory().run(ArraySource(moving_face_frames(150, size=(320, 240)), fps=30),
+                                   on_event=events.append)
+    assert summary.frames_with_faces == 150 and summary.faces_seen == 1
+    assert events == []
 
 
 def test_several_faces(runner_factory, photos):
@@ -128,7 +142,7 @@ def test_cli_run_on_an_image_folder_with_a_truncated_jpeg(photos, tmp_path):
     (tmp_path / "f5.jpg").write_bytes(data[: len(data) // 3])
     events = tmp_path / "ev.jsonl"
     result = subprocess.run([sys.executable, "-m", "edge.cli", "run", str(es.model_file("int8")), "--source",
-                             str(tmp_path), "--events", str(events), "--no-progress"],
+                             str(tmp_path), "--events", str(events)],  # with the progress bar
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "12 frames" in result.stdout and "corrupt frames 1" in result.stdout
