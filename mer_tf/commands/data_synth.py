@@ -25,11 +25,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
     import time
+    from pathlib import Path
 
     from mer_tf.datasets import load_dataset
     from mer_tf.datasets.synthetic import detection_rate, generate
 
+    if Path(args.out).exists() and not args.overwrite:
+        print(f"mer: error: {args.out} exists; pass --overwrite to replace it, or choose another folder.",
+              file=sys.stderr)
+        return 2
     start = time.perf_counter()
     out = generate(args.out, subjects=args.subjects, clips_per_class=args.clips_per_class, frames=args.frames,
                    size=args.size, seed=args.seed, amplitude=args.amplitude, workers=args.workers,

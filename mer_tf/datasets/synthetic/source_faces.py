@@ -9,6 +9,7 @@ matplotlib, scikit-learn, scipy, OpenCV, dlib, MediaPipe).
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -54,8 +55,11 @@ def mirror(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.ascontiguousarray(image[:, ::-1]), flipped
 
 
-def load_source_faces(names: tuple[str, ...] = SOURCES) -> list[SourceFace]:
+@functools.lru_cache(maxsize=4)
+def load_source_faces(names: tuple[str, ...] = SOURCES) -> tuple[SourceFace, ...]:
     """Load each photo, find its face and landmarks with dlib, and crop around the face.
+
+    Cached per process: loading dlib's 68-point model takes a second or more.
 
     Raises:
         RuntimeError: dlib finds no face in a photo (it names the photo).
@@ -80,6 +84,9 @@ def load_source_faces(names: tuple[str, ...] = SOURCES) -> list[SourceFace]:
         crop = cv2.warpAffine(photo, matrix, (side, side), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
                               borderMode=cv2.BORDER_REFLECT)
         points = landmarks @ matrix[:, :2].T + matrix[:, 2]
-        faces.append(SourceFace(name, crop, points.astype(np.float32)))
+        points = points.astype(np.float32)
+        crop.setflags(write=False)  # shared by the cache
+        points.setflags(write=False)
+        faces.append(SourceFace(name, crop, points))
         log.info("source face %s: face width %.0f px, scaled x%.2f", name, width, scale)
-    return faces
+    return tuple(faces)
