@@ -79,7 +79,7 @@ class ModelFolder:
         return keras.saving.load_model(self.path / "model.keras", compile=False)
 
     def subjects(self, role: str) -> list[str] | None:
-        """Subjects recorded in config.json for `role`: "train" (train + validation), "val" or "test".
+        """Subjects recorded in config.json for `role`: "train", "val" or "test".
 
         Read from `run: {train_subjects, val_subjects}` (what `mer train` writes),
         `split: {train, val, test}` or top-level `<role>_subjects` lists. None
@@ -89,17 +89,11 @@ class ModelFolder:
             raise ValueError(f"`role` must be one of {ROLES}. Received: role={role!r}")
         c = self.config
         places = [c.get(k) for k in ("run", "split") if isinstance(c.get(k), dict)] + [c]
-        names = ("train", "val") if role == "train" else (role,)
-        found: list[str] = []
-        any_found = False
-        for name in names:
-            for place in places:
-                subjects = _subject_list(place.get(f"{name}_subjects")) or _subject_list(place.get(name))
-                if subjects is not None:
-                    found += subjects
-                    any_found = True
-                    break
-        return sorted(set(found)) if any_found else None
+        for place in places:
+            subjects = _subject_list(place.get(f"{role}_subjects")) or _subject_list(place.get(role))
+            if subjects is not None:
+                return sorted(set(subjects))
+        return None
 
     def held_out(self, arrays: SampleArrays) -> SampleArrays:
         """The samples the model was not trained on, best first.
@@ -111,9 +105,10 @@ class ModelFolder:
         test = self.subjects("test")
         if test is not None:
             return self._pick(arrays, test, "test subjects")
-        seen = self.subjects("train")
-        if seen is not None:
-            unseen = sorted(set(arrays.subjects.tolist()) - set(seen))
+        train = self.subjects("train")
+        if train is not None:
+            seen = set(train) | set(self.subjects("val") or [])
+            unseen = sorted(set(arrays.subjects.tolist()) - seen)
             if unseen:
                 return self._pick(arrays, unseen, "subjects not used in training or validation")
             val = self.subjects("val")
@@ -163,7 +158,8 @@ class ModelFolder:
         if subjects is None:
             arrays.source += f"; all {len(arrays)} samples ({self.path.name} records no train subjects)"
             return arrays
-        return self._pick(arrays, subjects, "training subjects (train + validation)")
+        # Not the validation subjects: they may serve as the held-out set of `mer compare`.
+        return self._pick(arrays, subjects, "training subjects")
 
     def _dataset_arrays(self, data: Path, dataset: str | None, cache_dir: str | None, progress: bool) -> SampleArrays:
         from mer_tf.data import FeatureStore

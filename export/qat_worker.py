@@ -41,6 +41,13 @@ def _load_weights(model, path: str) -> None:
         raise ValueError(f"trained weights of layers {sorted(by_layer)} have no place in the rebuilt model")
 
 
+def _region_kernels(layer) -> list:
+    """The LocalRegionLayer's kernel variable(s): one stacked variable, or one per region sublayer."""
+    if getattr(layer, "region_layers", None):
+        return [r.kernel for r in layer.region_layers]
+    return [layer.kernel]
+
+
 def _quantize_config_classes(tfmot):
     qk = tfmot.quantization.keras
 
@@ -49,14 +56,17 @@ def _quantize_config_classes(tfmot):
 
         def get_weights_and_quantizers(self, layer):
             q = qk.quantizers.LastValueQuantizer(num_bits=8, per_axis=False, symmetric=True, narrow_range=False)
-            return [(r.kernel, q) for r in layer.region_layers]
+            return [(k, q) for k in _region_kernels(layer)]
 
         def get_activations_and_quantizers(self, layer):
             return []
 
         def set_quantize_weights(self, layer, quantize_weights):
-            for r, w in zip(layer.region_layers, quantize_weights):
-                r.kernel = w
+            if getattr(layer, "region_layers", None):  # one Conv2D per region
+                for r, w in zip(layer.region_layers, quantize_weights):
+                    r.kernel = w
+            else:  # one (regions, kh, kw, C, C) kernel variable
+                layer.kernel = quantize_weights[0]
 
         def set_quantize_activations(self, layer, quantize_activations):
             pass
@@ -174,7 +184,7 @@ def pruned(base, spec, train):
         """LocalRegionLayer whose region kernels magnitude pruning may zero."""
 
         def get_prunable_weights(self):
-            return [r.kernel for r in self.region_layers]
+            return _region_kernels(self)
 
     steps = max(1, int(np.ceil(len(train["x"]) / int(spec.get("batch_size", 16)))))
     schedule = sk.ConstantSparsity(float(spec["sparsity"]), begin_step=0, frequency=max(1, steps // 2))

@@ -118,7 +118,7 @@ def test_held_out_falls_back_like_mer_train_records(compared, tmp_path):
     folder.config = {"run": {"train_subjects": ["s01", "s02"], "val_subjects": ["s03"]}}
     picked = folder.held_out(arrays)
     assert sorted(set(picked.subjects)) == ["s04"] and "not used in training or validation" in picked.source
-    assert folder.subjects("train") == ["s01", "s02", "s03"]
+    assert folder.subjects("train") == ["s01", "s02"] and folder.subjects("val") == ["s03"]
     folder.config = {"run": {"train_subjects": ["s01", "s02"], "val_subjects": ["s03", "s04"]}}
     picked = folder.held_out(arrays)
     assert sorted(set(picked.subjects)) == ["s03", "s04"] and "validation subjects" in picked.source

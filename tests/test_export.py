@@ -89,6 +89,7 @@ def test_representative_set_comes_from_training_subjects(exported):
     root, _, manifest = exported
     source = manifest["representative"]["source"]
     assert "training subjects" in source and not any(s in source for s in TEST_SUBJECTS)
+    assert "s03" not in source  # the validation subject stays out of calibration too
     meta = tflite_metadata.read(root / "out" / manifest["variants"]["int8"]["file"])
     assert meta["quantization"]["representative_samples"] == 24
 
