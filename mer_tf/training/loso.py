@@ -49,6 +49,7 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     from mer_tf.training.fit import configure_tensorflow, env_threads, fit_model
 
     cfg = TrainConfig.from_dict(config)
+    _normal_priority()
     configure_tensorflow(min(cfg.threads, env_threads()), cfg.seed)
     train, val, test = fold["train"], fold["val"], fold["test"]
     store = FeatureStore(cfg.input_spec(), cfg.cache_dir)
@@ -74,6 +75,21 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
         "n_test": len(test),
         "val_subjects": sorted({s.subject for s in val}),
     }
+
+
+def _normal_priority() -> None:
+    """Undo Ray's low worker priority (nice 15) for this task's process.
+
+    On a machine shared with other jobs a niced fold got ~15 % of a core and
+    the grid took hours; the task already bounds itself to one TF thread.
+    """
+    import os
+
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) > 0:
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except (OSError, AttributeError):  # not permitted (non-root) or not POSIX: keep it
+        pass
 
 
 def make_folds(config: TrainConfig, samples: Sequence, max_folds: int | None = None) -> list[dict]:
