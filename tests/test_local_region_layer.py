@@ -133,3 +133,15 @@ def test_log_softmax_gives_log_probabilities():
     out = LogSoftmax()(z).numpy()
     np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(out, z - np.log(np.exp(z).sum(axis=1, keepdims=True)), atol=1e-5)
+
+
+@pytest.mark.parametrize("initializer", ["glorot_uniform", {"class_name": "GlorotUniform", "config": {"seed": 3}}])
+def test_regions_start_with_different_kernels(initializer):
+    # one initializer instance called 9 times can return 9 identical kernels (seeded, or tf_keras)
+    layer = LocalRegionLayer(kernel_initializer=initializer)
+    layer.build((None, 9, 9, 4))
+    kernels = np.asarray(layer.kernel)
+    assert len({kernels[k].tobytes() for k in range(9)}) == 9
+    # each region is scaled like one 3x3x4->4 convolution: glorot limit sqrt(6 / (36 + 36))
+    assert np.abs(kernels).max() <= np.sqrt(6 / 72) + 1e-6
+    assert np.abs(kernels).max() > 0.8 * np.sqrt(6 / 72)

@@ -132,7 +132,7 @@ class LocalRegionLayer(keras.layers.Layer):
             name="kernel",
             shape=(regions, *region_kernel),
             initializer=lambda shape, dtype=None: ops.stack(
-                [self.kernel_initializer(region_kernel, dtype=dtype) for _ in range(shape[0])]
+                [self._region_initializer(k)(region_kernel, dtype=dtype) for k in range(shape[0])]
             ),
             regularizer=self.kernel_regularizer,
         )
@@ -141,6 +141,18 @@ class LocalRegionLayer(keras.layers.Layer):
                 name="bias", shape=(regions, channels), initializer=self.bias_initializer
             )
         self.built = True
+
+    def _region_initializer(self, k: int):
+        """A fresh copy of `kernel_initializer` for region k.
+
+        One instance called repeatedly returns the same values (tf_keras for
+        unseeded, both Keras versions for int seeds), which would start all
+        regions identical; a seeded initializer gets seed + k.
+        """
+        config = keras.initializers.serialize(self.kernel_initializer)
+        if isinstance(config, dict) and isinstance(config.get("config", {}).get("seed"), int):
+            config = {**config, "config": {**config["config"], "seed": config["config"]["seed"] + k}}
+        return keras.initializers.deserialize(config)
 
     def _region_f(self, k, region):
         """f on region number `k` (row-major): its own 'same' convolution, bias, activation."""
