@@ -7,6 +7,13 @@ a neutral reference when a person's own neutral face is unknown, e.g. a single
 photo. It is a population average, not that person's neutral: the 300-W faces
 include many smiles, so the mean mouth is slightly upturned, which makes
 "mouth curvature > 0 against the mean shape" a conservative test of a smile.
+
+It is in dlib's layout: compare it with dlib landmarks. Points mapped from
+the MediaPipe mesh sit slightly differently (the inner lip especially), so
+against this template the astronaut's mouth curvature reads 0.038 with
+MediaPipe points and 0.074 with dlib's. In general a face and its neutral
+must come from the same landmarker, and ECRL thresholds are best calibrated
+per landmarker.
 """
 
 from __future__ import annotations
