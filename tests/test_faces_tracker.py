@@ -75,3 +75,21 @@ def test_mediapipe_pair_tracks_too():
     tracker = FaceTracker(create_detector("blazeface"), create_landmarker("mediapipe"), redetect_every=5)
     ids = [sorted(f.id for f in tracker.update(frame)) for frame in frames(close, 6, dx=1)]
     assert ids == [[0, 1]] * 6 and tracker.detections == 2
+
+
+def test_another_face_in_the_same_place_gets_a_new_id(backends):
+    astronaut = load_sample_photo("astronaut")
+    grace = load_sample_photo("grace_hopper")
+    det = backends[0]
+    a, g = det.detect(astronaut)[0], det.detect(grace)[0]
+    s = a.width / g.width  # put Grace Hopper's face exactly where the astronaut's was
+    m = np.float32([[s, 0, a.x0 - s * g.x0], [0, s, a.y0 - s * g.y0]])
+    swapped = cv2.warpAffine(grace, m, (512, 512), borderMode=cv2.BORDER_REPLICATE)
+    [moved] = det.detect(swapped)
+    assert moved.iou(a) > 0.5  # the detector alone would call it the same face
+    tracker = FaceTracker(*backends, redetect_every=1)
+    [first] = tracker.update(astronaut)
+    [second] = tracker.update(swapped)
+    assert first.id == 0 and second.id == 1
+    [third] = tracker.update(swapped)
+    assert third.id == 1  # and it keeps its new id

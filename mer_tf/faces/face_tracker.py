@@ -161,23 +161,25 @@ class FaceTracker:
                 lost = True
                 continue
             lm_box = Box.from_points(pts, track.box.score)
-            prev = Box.from_points(track.landmarks) if track.landmarks is not None else lm_box
-            inside = lm_box.clipped(w, h).area >= 0.75 * lm_box.area > 0
-            size_change = abs(np.sqrt(lm_box.area / max(prev.area, 1e-6)) - 1.0)
-            if not (np.isfinite(pts).all() and inside and lm_box.iou(prev) >= self.min_iou
-                    and size_change <= self.max_scale_change):
-                log.debug("track %d lost: landmarks jumped or left the frame", track.id)
+            if not (np.isfinite(pts).all() and lm_box.clipped(w, h).area >= 0.75 * lm_box.area > 0):
+                log.debug("track %d lost: landmarks left the frame", track.id)
                 lost = True
                 continue
             try:
                 patch = _patch(gray, pts)
             except ValueError:  # collapsed landmarks
                 patch = None
-            similar = patch is not None and (track.patch is None or float(patch @ track.patch) >= self.min_appearance)
-            if not similar:
-                log.debug("track %d lost: the face no longer looks like the last frame's", track.id)
+            if patch is None:  # collapsed landmarks, or a flat patch: no face there
+                log.debug("track %d lost: no face under the landmarks", track.id)
                 lost = True
                 continue
+            if track.landmarks is not None and not self._continues(track, lm_box, patch):
+                if not detect:  # following from the last landmarks went wrong: lost
+                    log.debug("track %d lost: the landmarks jumped or the face changed", track.id)
+                    lost = True
+                    continue
+                # the detector matched this box to the track, but it is not the same face: a new id
+                track.id, self._next_id = self._next_id, self._next_id + 1
             track.patch = patch
             if detect:  # remember how the detector frames this face, relative to its landmarks
                 track.frame = _frame_of(track.box, lm_box)
@@ -188,6 +190,13 @@ class FaceTracker:
             kept.append(track)
         self._tracks = kept
         return out, lost
+
+    def _continues(self, track: _Track, lm_box: Box, patch: np.ndarray) -> bool:
+        """Whether this frame's landmarks continue the track: no jump, same size, same look."""
+        prev = Box.from_points(track.landmarks)
+        size_change = abs(np.sqrt(lm_box.area / max(prev.area, 1e-6)) - 1.0)
+        return (lm_box.iou(prev) >= self.min_iou and size_change <= self.max_scale_change
+                and (track.patch is None or float(patch @ track.patch) >= self.min_appearance))
 
     def _detect(self, frame: np.ndarray) -> None:
         self.detections += 1
