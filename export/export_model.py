@@ -51,6 +51,7 @@ def export_model(
     qat: bool = False,
     prune: float | None = None,
     qat_epochs: int = 2,
+    qat_learning_rate: float = 1e-5,
     check_samples: int = 32,
     qat_python: str | os.PathLike | None = None,
     progress: bool = True,
@@ -72,6 +73,7 @@ def export_model(
         prune: also prune to this sparsity (0 < prune < 1) in `.venv-qat` and export
             `pruned_float32` and `pruned_int8`.
         qat_epochs: fine-tuning epochs for QAT/pruning.
+        qat_learning_rate: their Adam learning rate (small: the model is trained already).
         check_samples: training samples on which each variant is compared with Keras.
         qat_python: the QAT environment's python (default: `.venv-qat/bin/python`).
         progress: tqdm bars on stderr.
@@ -109,6 +111,7 @@ def export_model(
             "preprocess": folder.preprocess,
             "model_name": folder.model_name,
             "source": {"model_dir": str(Path(model_dir).resolve()), "input": folder.config.get("input", "apex")},
+            **folder.input_metadata(),
         }
         exporter = TFLiteExporter(model, base)
         files: dict[str, Any] = {}
@@ -123,7 +126,8 @@ def export_model(
             from export.qat import run_qat
 
             for variant, path in run_qat(folder, model, train, calib, tmp, qat=qat, prune=prune,
-                                         epochs=qat_epochs, python=qat_python, check=check).items():
+                                         epochs=qat_epochs, python=qat_python, check=check,
+                                         learning_rate=qat_learning_rate).items():
                 files[variant] = _entry(path, tflite_metadata.read(path))
         for name in COPIED:
             if (folder.path / name).is_file():

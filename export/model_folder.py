@@ -67,6 +67,14 @@ class ModelFolder:
     def model_name(self) -> str:
         return str(self.config.get("model", "eccnn"))
 
+    def input_metadata(self) -> dict[str, Any]:
+        """What the device must feed: `input_mode` ("apex" face or "flow": onset->apex u, v, strain)
+        and, when the folder has it, `input_spec` (input.json: flow method, landmark backends)."""
+        out: dict[str, Any] = {"input_mode": str(self.config.get("input", "apex"))}
+        if (self.path / "input.json").is_file():
+            out["input_spec"] = _read_json(self.path / "input.json")
+        return out
+
     def keras_model(self):
         """The trained Keras 3 model (custom layers registered by importing mer_tf.models)."""
         import keras

@@ -62,7 +62,7 @@ def _save_weights(model, path: Path) -> None:
 
 def run_qat(folder, model, train, calib, out_dir: str | os.PathLike, qat: bool = True, prune: float | None = None,
             epochs: int = 2, python: str | os.PathLike | None = None, check: np.ndarray | None = None,
-            batch_size: int = 16, learning_rate: float = 1e-4, timeout: float = 3600) -> dict[str, Path]:
+            batch_size: int = 16, learning_rate: float = 1e-5, timeout: float = 3600) -> dict[str, Path]:
     """Fine-tune quantization-aware and/or pruned copies in `.venv-qat`; write their `.tflite` files.
 
     Args:
@@ -116,7 +116,8 @@ def run_qat(folder, model, train, calib, out_dir: str | os.PathLike, qat: bool =
             raise RuntimeError(f"the QAT worker ({python}) failed with exit code {proc.returncode}:\n{proc.stderr[-3000:]}")
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         base = {"labels": folder.labels, "preprocess": folder.preprocess, "model_name": folder.model_name,
-                "source": {"model_dir": str(folder.path.resolve()), "input": folder.config.get("input", "apex")}}
+                "source": {"model_dir": str(folder.path.resolve()), "input": folder.config.get("input", "apex")},
+                **folder.input_metadata()}
         exporter = TFLiteExporter(model, base)
         written: dict[str, Path] = {}
         for variant, bare_path in result["outputs"].items():

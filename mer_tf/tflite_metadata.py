@@ -20,6 +20,7 @@ The dictionary (schema version 1):
  "model_name": "eccnn", "mer_tf_version": "0.1.0", "variant": "int8",
  "labels": ["Neutral", ..., "Sad"],
  "preprocess": {...},                # FacePreprocessParams.to_dict()
+ "input_mode": "apex",               # or "flow" (onset->apex u, v, strain); "input_spec": input.json
  "signature": "classify",            # the named signature key
  "input":  {"name", "shape", "dtype", "scale", "zero_point"},   # scale 0.0: not quantized
  "output": {"name", "shape", "dtype", "scale", "zero_point", "kind": "log_probabilities"},

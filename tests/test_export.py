@@ -42,7 +42,7 @@ def test_variant_runs_in_litert_with_named_signature(exported, variant):
     assert not [op for op in lite.op_names() if op.startswith("Flex") or op == "CUSTOM"]
     meta = tflite_metadata.read(path)
     assert meta["variant"] == variant and meta["labels"] == list(CLASSES)
-    assert meta["preprocess"]["size"] == 32
+    assert meta["preprocess"]["size"] == 32 and meta["input_mode"] == "apex"
     assert tflite_metadata.read_sidecar(path) == meta
     x = np.load(root / "arrays.npz")["x"][:5]
     out = lite(x)

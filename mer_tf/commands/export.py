@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prune", type=float, default=None, metavar="SPARSITY",
                         help="also prune to this sparsity, e.g. 0.5 (in .venv-qat): pruned_float32, pruned_int8")
     parser.add_argument("--qat-epochs", type=int, default=2, help="fine-tuning epochs for --qat/--prune")
+    parser.add_argument("--qat-learning-rate", type=float, default=1e-5,
+                        help="Adam learning rate for --qat/--prune fine-tuning (small: the model is trained already)")
     parser.add_argument("--check-samples", type=int, default=32,
                         help="training samples on which each variant is compared with the Keras model")
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     manifest = export_model(
         args.model_dir, args.out, variants=args.variants, representative=args.representative, data=args.data,
-        dataset=args.dataset, qat=args.qat, prune=args.prune, qat_epochs=args.qat_epochs,
+        dataset=args.dataset, qat=args.qat, prune=args.prune, qat_epochs=args.qat_epochs, qat_learning_rate=args.qat_learning_rate,
         check_samples=args.check_samples,
     )
     print(f"exported {manifest['model_name']} to {manifest['out_dir']}")
