@@ -13,6 +13,7 @@ changes, after which the baseline is learned afresh.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +31,10 @@ class SpotterParams:
     Args:
         min_onset: the lowest onset threshold (landmark jitter of a still face
             is ~0.005-0.01 IOD; subtle micro-expressions move a few points by ~0.03).
-        noise_k: the threshold is also at least noise mean + noise_k * noise std,
-            measured on the face's own neutral frames.
+        noise_k: the threshold is also at least median + noise_k * robust std
+            (1.4826 * MAD) of the deviations of the face's own recent neutral frames;
+            median and MAD ignore the few rising-edge frames that pass as neutral.
+        noise_window: how many recent neutral frames the noise level is taken from.
         release: the expression ends when the deviation falls below
             release * threshold (hysteresis, so jitter at the threshold is one event).
         top_k: the deviation is the mean of the top_k point displacements: a
@@ -50,11 +53,12 @@ class SpotterParams:
 
     min_onset: float = 0.02
     noise_k: float = 4.0
+    noise_window: int = 150
     release: float = 0.8
     top_k: int = 10
     still_motion: float = 0.012
     baseline_alpha: float = 0.05
-    warmup_frames: int = 5
+    warmup_frames: int = 10
     min_frames: int = 2
     max_duration_s: float = 0.5
     smoothing: float = 0.5
@@ -132,7 +136,9 @@ class Spotter:
         self.version = 0  # bumped whenever the baseline changes (callers cache what they derive from it)
         self._still = 0
         self._prev: np.ndarray | None = None
-        self._noise_mean, self._noise_var = 0.0, 0.0
+        self._noise: deque[float] = deque(maxlen=self.params.noise_window)
+        self._threshold = self.params.min_onset
+        self._warm: list[np.ndarray] = []  # the still frames of the warm-up
         self._active: dict | None = None
         self.deviation = 0.0
         self.aligned: np.ndarray | None = None
@@ -144,8 +150,14 @@ class Spotter:
 
     @property
     def threshold(self) -> float:
-        noise = self._noise_mean + self.params.noise_k * np.sqrt(self._noise_var)
-        return max(self.params.min_onset, noise)
+        """The onset threshold in IODs (recomputed when the noise sample changes)."""
+        return self._threshold
+
+    def _update_threshold(self) -> None:
+        d = np.fromiter(self._noise, np.float64)
+        med = float(np.median(d))
+        robust_std = 1.4826 * float(np.median(np.abs(d - med)))
+        self._threshold = max(self.params.min_onset, med + self.params.noise_k * robust_std)
 
     def _deviation(self, aligned: np.ndarray, iod: float) -> float:
         d = np.linalg.norm(aligned - self.neutral, axis=1)
@@ -158,7 +170,7 @@ class Spotter:
         p = self.params
         pts = np.asarray(landmarks, np.float32)
         if self.neutral is None:
-            self.neutral = pts.copy()
+            self.neutral = pts.copy()  # a provisional frame to align to until warm-up averages
             self._prev, self.aligned = pts, pts
             return None
         aligned = align_to(pts, self.neutral)
@@ -172,7 +184,9 @@ class Spotter:
             if self.ready and dev > self.threshold:
                 self._active = {"onset": (index, time), "apex": (index, time, dev, image, pts, aligned),
                                 "above": 1, "threshold": self.threshold}
-            elif motion < p.still_motion and dev < self.threshold:
+            elif motion < p.still_motion and (dev < self.threshold or not self.ready):
+                # During warm-up the baseline is a few frames old and any deviation from it
+                # is mostly its own noise: learn from every still frame, or it never settles.
                 self._learn(aligned, dev)
             return None
         act = self._active
@@ -198,16 +212,29 @@ class Spotter:
         return self._spot(act, index, time, complete=False)
 
     def _learn(self, aligned: np.ndarray, dev: float) -> None:
-        a = self.params.baseline_alpha
-        # While warming up, average evenly; afterwards an exponential moving
-        # average lets the baseline follow slow changes (lighting, fatigue).
-        w = max(a, 1.0 / (self._still + 2))
-        self.neutral = ((1 - w) * self.neutral + w * aligned).astype(np.float32)
         self.version += 1
-        delta = dev - self._noise_mean
-        self._noise_mean += w * delta
-        self._noise_var = (1 - w) * (self._noise_var + w * delta * delta)
         self._still += 1
+        if self._still <= self.params.warmup_frames:
+            # Warm-up: the baseline is the plain mean of the still frames so far. The
+            # noise level is measured only at the end, against the settled baseline:
+            # deviations from a one-frame baseline would overstate it for a long time.
+            self._warm.append(aligned)
+            self.neutral = np.mean(self._warm, axis=0).astype(np.float32)
+            if self._still == self.params.warmup_frames:
+                iod = max(interocular(self.neutral), 1e-6)
+                # the frames are part of the mean they are compared with: correct the shrinkage
+                k = np.sqrt(len(self._warm) / max(len(self._warm) - 1, 1))
+                self._noise.extend(k * self._deviation(w, iod) for w in self._warm)
+                self._update_threshold()
+                self._warm = []
+            return
+        # Afterwards an exponential moving average lets the baseline follow slow
+        # changes (lighting, fatigue, posture) without absorbing expressions.
+        w = self.params.baseline_alpha
+        self.neutral = ((1 - w) * self.neutral + w * aligned).astype(np.float32)
+        self._noise.append(dev)
+        if self._still % 5 == 0:  # the noise level changes slowly; a median every 5 frames is plenty
+            self._update_threshold()
 
     def _spot(self, act: dict, index: int, time: float, complete: bool) -> Spot:
         a_index, a_time, mag, image, pts, aligned = act["apex"]

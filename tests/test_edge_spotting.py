@@ -108,3 +108,13 @@ def test_bad_params_are_rejected():
         SpotterParams(release=1.5)
     with pytest.raises(ValueError, match="top_k"):
         SpotterParams(top_k=0)
+
+
+def test_noisy_landmarks_still_settle_and_raise_the_threshold(face68):
+    """A jittery landmarker (dlib on video: ~0.015 IOD per point) must not keep the baseline
+    from settling (regression: a one-frame baseline made every frame look expressive), and
+    the adaptive threshold rises above the noise instead of spotting it."""
+    spotter = Spotter()
+    seq = [face68] * 300
+    assert _feed(spotter, seq, np.random.default_rng(4), jitter=0.015) == []
+    assert spotter.ready and spotter.threshold > SpotterParams().min_onset
