@@ -131,7 +131,15 @@ def bench(model: str | Path, source: str | int | None = None, frames: int = 300,
     runner, info = build_runner(model, options, timer=timer)
     peer_clf = LiteRTClassifier(peer_path, num_threads=options.threads, output_kind="probabilities")
     if source is None:
-        src = ArraySource(moving_face_frames(frames + warmup), fps=30.0, description="sample face 640x480")
+        try:
+            stream = moving_face_frames(frames + warmup)
+            first = next(stream)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"The default bench source needs a sample photo ({err}); on a device, "
+                                    "pass --source with a video, an image folder or a camera index.") from err
+        import itertools
+
+        src = ArraySource(itertools.chain([first], stream), fps=30.0, description="sample face 640x480")
     else:
         src = open_source(source, fps=options.fps)
     faces: list[np.ndarray] = []
