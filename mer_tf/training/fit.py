@@ -70,6 +70,10 @@ def fit_model(
 
     Returns:
         (model with the best validation weights, history dict).
+
+    After a resume, Keras restores the weights and the epoch counter but not
+    the callbacks' memory: the best-so-far validation loss and the
+    early-stopping patience start afresh from the resumed epoch.
     """
     import keras
 
