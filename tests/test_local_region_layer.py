@@ -97,6 +97,13 @@ def test_drml_region_layer_normalizes_per_region():
     expected = np.stack([x[:, h0:h1, w0:w1].mean(axis=(0, 1, 2)) for h0, h1 in layer.row_bounds
                          for w0, w1 in layer.col_bounds]) * 0.01
     np.testing.assert_allclose(layer.moving_mean.numpy(), expected, rtol=1e-4)
+    # each region is normalized with its own batch statistics (DRML: BN per patch), then ReLU
+    branch = layer._branch_input(x, True).numpy()
+    for h0, h1 in layer.row_bounds:
+        for w0, w1 in layer.col_bounds:
+            region = x[:, h0:h1, w0:w1]
+            normed = (region - region.mean(axis=(0, 1, 2))) / np.sqrt(region.var(axis=(0, 1, 2)) + 1e-3)
+            np.testing.assert_allclose(branch[:, h0:h1, w0:w1], np.maximum(normed, 0), atol=1e-4)
     # gradients reach every region's gamma/beta and kernel
     layer2 = DRMLRegionLayer(grid=2)
     with tf.GradientTape() as tape:

@@ -69,6 +69,14 @@ if LEGACY:
             return tf.math.reduce_variance(x, axis=axis, keepdims=keepdims)
 
         @staticmethod
+        def einsum(subscripts, *operands):
+            return tf.einsum(subscripts, *operands)
+
+        @staticmethod
+        def maximum(x1, x2):
+            return tf.maximum(x1, x2)
+
+        @staticmethod
         def rsqrt(x):
             return tf.math.rsqrt(x)
 

@@ -161,17 +161,18 @@ class LocalRegionLayer(keras.layers.Layer):
             out = ops.add(out, self.bias[k])
         return self.activation(out) if self.activation is not None else out
 
-    def _regions_f(self, regions, training):
-        """f on every region; subclasses change it (see DRMLRegionLayer)."""
-        return [self._region_f(k, region) for k, region in enumerate(regions)]
+    def _branch_input(self, inputs, training):
+        """What the region convolutions see; subclasses transform it (see DRMLRegionLayer)."""
+        return inputs
 
     def call(self, inputs, training=None):
-        regions = [
-            inputs[:, h0:h1, w0:w1, :]  # (B, h_i, w_j, C)
-            for h0, h1 in self.row_bounds
-            for w0, w1 in self.col_bounds
+        branch = self._branch_input(inputs, training)
+        outs = [
+            self._region_f(k, branch[:, h0:h1, w0:w1, :])  # (B, h_i, w_j, C)
+            for k, ((h0, h1), (w0, w1)) in enumerate(
+                (rb, cb) for rb in self.row_bounds for cb in self.col_bounds
+            )
         ]
-        outs = self._regions_f(regions, training)
         cols = len(self.col_bounds)
         rows = [outs[r * cols : (r + 1) * cols] for r in range(len(self.row_bounds))]
         rows = [row[0] if len(row) == 1 else ops.concatenate(row, axis=2) for row in rows]
