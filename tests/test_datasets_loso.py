@@ -64,3 +64,16 @@ def test_bad_arguments(kwargs, match):
 def test_needs_two_subjects():
     with pytest.raises(ValueError, match="at least two subjects"):
         list(loso_splits(_samples(n_subjects=1)))
+
+
+def test_onset_neutrals_stay_with_their_subject():
+    from mer_tf.datasets import onset_neutrals
+
+    samples = _samples(n_subjects=3, per_subject=2)
+    neutrals = onset_neutrals(samples)
+    assert len(neutrals) == 6 and {s.label7 for s in neutrals} == {"Neutral"}
+    assert all(n.apex == n.onset and n.label3 is None and n.sample_id.endswith("@onset") for n in neutrals)
+    assert len({s.key for s in samples + neutrals}) == 12
+    for fold in loso_splits(samples + neutrals, n_val_subjects=1):
+        assert {s.subject for s in fold.test} == {fold.test_subject}
+    assert onset_neutrals(neutrals) == []

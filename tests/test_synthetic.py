@@ -123,3 +123,17 @@ def test_worker_processes_give_the_same_set(tiny, tmp_path):
     parallel = generate(tmp_path / "parallel", seed=3, **{**TINY, "workers": 2})
     for x, y in zip(load_dataset(tiny).samples, load_dataset(parallel).samples):
         assert all(p.read_bytes() == q.read_bytes() for p, q in zip(x.frames, y.frames))
+
+
+def test_classes_separate_on_ground_truth_landmarks(tiny):
+    """Learnable: train on one subject, test on the other (another photo), nearest class centroid."""
+    samples = load_dataset(tiny).samples
+    feats = {s.key: _apex_motion(s).ravel() for s in samples}
+    correct = 0
+    for test_subject in ("sub01", "sub02"):
+        train = [s for s in samples if s.subject != test_subject]
+        centroids = {s.label7: feats[s.key] for s in train}  # one clip per class
+        for s in (s for s in samples if s.subject == test_subject):
+            guess = min(centroids, key=lambda c: np.linalg.norm(feats[s.key] - centroids[c]))
+            correct += guess == s.label7
+    assert correct / len(samples) >= 0.7, correct

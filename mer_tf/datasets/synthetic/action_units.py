@@ -2,7 +2,7 @@
 
 Each AU moves a few iBUG-68 points; displacements are given in a face frame
 (x outward from the face's midline, y towards the chin) in units of the clip's
-amplitude, itself a fraction of the face width (about 3.5%: a micro-expression).
+amplitude, itself a fraction of the face width (a few percent: a micro-expression).
 """
 
 from __future__ import annotations

@@ -13,7 +13,11 @@ from mer_tf.datasets.synthetic.warp import PiecewiseAffine, anchor_points
 
 # AUs that twitch a little in every clip (Neutral too), so that "some motion"
 # does not give the class away.
-DISTRACTOR_LEVEL = 0.15
+DISTRACTOR_LEVEL = 0.3
+# Real micro-expressions rarely show a full prototype: each AU's strength
+# varies, and a secondary AU (not the recipe's strongest) is sometimes absent.
+AU_STRENGTH = (0.6, 1.3)
+SECONDARY_DROP = 0.2
 
 
 @dataclass
@@ -46,7 +50,7 @@ def render_clip(identity: Identity, emotion: str, frames: int, amplitude: float,
         emotion: one of the seven classes.
         frames: frames in the clip (>= 3).
         amplitude: displacement of a unit AU, as a fraction of the face width
-            (about 0.035: brows and lip corners move 3-4% of the face).
+            (default 0.045: brows and lip corners move 2-6% of the face).
         rng: the clip's random generator.
     """
     size = identity.image.shape[0]
@@ -54,8 +58,11 @@ def render_clip(identity: Identity, emotion: str, frames: int, amplitude: float,
     apex = int(round(rng.uniform(0.35, 0.6) * (frames - 1)))
     curve = intensity_curve(frames, apex, tail=rng.uniform(0.0, 0.2))
     level = amplitude * rng.uniform(0.75, 1.25)
-    recipe = {au: w * rng.uniform(0.85, 1.15) for au, w in EMOTIONS[emotion].items()}
-    distractors = {au: rng.uniform(0, DISTRACTOR_LEVEL) for au in ACTION_UNITS if rng.random() < 0.3}
+    prototype = EMOTIONS[emotion]
+    primary = max(prototype, key=prototype.get) if prototype else None
+    recipe = {au: w * rng.uniform(*AU_STRENGTH) for au, w in prototype.items()
+              if au == primary or rng.random() >= SECONDARY_DROP}
+    distractors = {au: rng.uniform(0, DISTRACTOR_LEVEL) for au in ACTION_UNITS if rng.random() < 0.35}
     expression = au_displacement(base, recipe, level)
     twitch = au_displacement(base, distractors, amplitude)
     twitch_curve = np.clip(np.sin(np.linspace(0, np.pi, frames) * rng.uniform(0.5, 1.5) + rng.uniform(0, 3)), 0, 1)

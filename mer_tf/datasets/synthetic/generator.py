@@ -50,8 +50,10 @@ class SynthConfig:
         size: frame side in pixels; 240 puts the face at 100-130 px, above dlib
             HOG's ~80 px minimum, with room for pose and scale changes.
         seed: everything is drawn from it: same seed, same set.
-        amplitude: unit AU displacement as a fraction of face width (0.035:
-            micro-expression range, a few pixels at this size).
+        amplitude: unit AU displacement as a fraction of face width. 0.045 moves
+            brows and lip corners 2-6% of the face width (3-7 px here) at the
+            apex: subtle, yet a linear model on dlib landmarks tells the seven
+            classes apart well above chance under LOSO (see datasets/synthetic.md).
         workers: processes rendering subjects in parallel (1: in-process). Workers
             are spawned, so a calling script needs `if __name__ == "__main__":`
             (otherwise generation falls back to one process, with a warning).
@@ -62,7 +64,7 @@ class SynthConfig:
     frames: int = 12
     size: int = 240
     seed: int = 0
-    amplitude: float = 0.035
+    amplitude: float = 0.045
     workers: int = 2
 
     def validate(self) -> "SynthConfig":
@@ -122,7 +124,7 @@ def _write_sheet(path: Path, rows: list[dict]) -> None:
 
 
 def generate(out_dir, subjects: int = 12, clips_per_class: int = 2, frames: int = 12, size: int = 240,
-             seed: int = 0, amplitude: float = 0.035, workers: int = 2, overwrite: bool = False,
+             seed: int = 0, amplitude: float = 0.045, workers: int = 2, overwrite: bool = False,
              progress: bool = True) -> Path:
     """Generate the synthetic set into `out_dir` (written to a temporary folder, then renamed).
 
