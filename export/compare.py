@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -128,6 +129,7 @@ def compare_exports(
         entry = {
             "file": path.name,
             "bytes": path.stat().st_size,
+            "gzip_bytes": len(gzip.compress(path.read_bytes(), compresslevel=9)),
             "input_dtype": metas[path]["input"]["dtype"],
             "cnn": pooled_scores(truth, np.asarray(cnn)[known].tolist(), classes),
             "fused": None if fused is None else pooled_scores(truth, np.asarray(fused)[known].tolist(), classes),

@@ -57,17 +57,18 @@ def markdown(result: dict[str, Any]) -> str:
         f"Samples: {result['samples']['n']} ({result['samples']['labelled']} labelled) — {result['samples']['source']}.",
         f"ECRL: {result['ecrl']}.",
         f"Log-probability differences are taken after clipping at {result['logp_floor']} (int8 LOG_SOFTMAX's range).",
+        "gzip KB: the file compressed with gzip -9 (pruning's zeros only pay off compressed).",
         "Latency: one inference (batch 1) in ai_edge_litert, median and p95 over repeated invokes, this machine.",
         "",
-        "| variant | size KB | size ×f32 | acc | UF1 | UAR | fused acc | fused UF1 | fused UAR | agree f32 "
+        "| variant | size KB | gzip KB | size ×f32 | acc | UF1 | UAR | fused acc | fused UF1 | fused UAR | agree f32 "
         "| mean abs Δlogp | acc drop pts | " + " | ".join(f"{t} thr med/p95 ms" for t in threads) + " | latency ×f32 |",
-        "|---|" + "---:|" * (12 + len(threads)),
+        "|---|" + "---:|" * (13 + len(threads)),
     ]
     for name, v in result["variants"].items():
         f = v["fused"] or {}
         lat = v["latency"]
         cells = [
-            name, _fmt(v["bytes"] / 1024, ".1f"), _fmt(v["size_ratio"], ".2f"),
+            name, _fmt(v["bytes"] / 1024, ".1f"), _fmt(v["gzip_bytes"] / 1024, ".1f"), _fmt(v["size_ratio"], ".2f"),
             _fmt(v["cnn"]["accuracy"]), _fmt(v["cnn"]["uf1"]), _fmt(v["cnn"]["uar"]),
             _fmt(f.get("accuracy")), _fmt(f.get("uf1")), _fmt(f.get("uar")),
             _fmt(v["agreement"], ".4f"), _fmt(v["mean_abs_logp_diff"], ".4f"), _fmt(v["accuracy_drop_points"], ".2f"),
@@ -103,10 +104,16 @@ def _plot(result: dict[str, Any]) -> bytes:
     for k, (metric, label) in enumerate((("accuracy", "accuracy"), ("uf1", "UF1"), ("uar", "UAR"))):
         axes[0].bar(x + (k - 1) * 0.25, [v[n]["cnn"][metric] for n in names], 0.25, label=label)
     axes[0].plot(x, [v[n]["agreement"] for n in names], "k^", label="agreement w/ float32")
-    axes[0].set(title="CNN on held-out samples", ylim=(0, 1.05), xticks=x, xticklabels=names)
+    held = "NOT a held-out test" not in result["samples"]["source"]
+    synthetic = " (synthetic)" if "synthetic" in result["samples"]["source"].lower() else ""
+    what = "held-out" if held else "all (not held-out)"
+    axes[0].set(title=f"CNN on {result['samples']['n']} {what} samples{synthetic}", ylim=(0, 1.05), xticks=x,
+                xticklabels=names)
     axes[0].legend(fontsize=7)
-    axes[1].bar(x, [v[n]["bytes"] / 1024 for n in names], color="tab:gray")
+    axes[1].bar(x - 0.2, [v[n]["bytes"] / 1024 for n in names], 0.4, color="tab:gray", label=".tflite")
+    axes[1].bar(x + 0.2, [v[n]["gzip_bytes"] / 1024 for n in names], 0.4, color="tab:olive", label="gzip -9")
     axes[1].set(title="file size (KB)", xticks=x, xticklabels=names)
+    axes[1].legend(fontsize=7)
     thread_keys = list(v[names[0]]["latency"])
     width = 0.8 / len(thread_keys)
     for k, t in enumerate(thread_keys):

@@ -47,7 +47,7 @@ def test_every_metric_present(compared):
         assert {"accuracy", "uf1", "uar", "per_class"} <= set(v["cnn"])
         assert v["fused"] is not None and 0.0 <= v["fused"]["accuracy"] <= 1.0  # ECRL + the paper's fusion
         assert set(v["latency"]) == {"1", "2"} and v["latency"]["1"]["p95_ms"] >= v["latency"]["1"]["median_ms"] > 0
-        assert v["bytes"] > 0 and set(v["per_class_delta"]) == set(result["classes"])
+        assert v["bytes"] > v["gzip_bytes"] > 0 and set(v["per_class_delta"]) == set(result["classes"])
     ref = result["variants"]["float32"]
     assert ref["agreement"] == 1.0 and ref["mean_abs_logp_diff"] == 0.0 and ref["accuracy_drop_points"] == 0.0
     assert result["variants"]["int8"]["size_ratio"] < 0.6  # int8 weights: about a quarter of float32's
