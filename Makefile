@@ -41,7 +41,7 @@ bench: $(STAMP)
 
 # tensorflow-model-optimization needs tf_keras and cannot share an environment
 # with mediapipe (absl-py pins): it gets its own, created on demand.
-$(QAT_STAMP): setup.cfg constraints-qat.txt
+$(QAT_STAMP): setup.cfg constraints-qat.txt requirements-qat.txt
 	@test -x $(QAT_VENV)/bin/python || $(PY) -m venv $(QAT_VENV)
 	$(QAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-qat.txt -r requirements-qat.txt
 	$(QAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
