@@ -1,13 +1,15 @@
 """ECCNN cost against input size: MACs, parameters, float32 TFLite size and LiteRT latency.
 
-  python benchmarks/bench_input_size.py [--sizes 48 64 96 128] [--pooling 1 3] [--runs 200] [--repeats 7]
+  python benchmarks/bench_input_size.py [--sizes 48 64 96 128] [--pooling 1 3] [--runs 100] [--repeats 7]
+  python benchmarks/bench_input_size.py --sizes 64 --models eccnn drml alexnet convnet lcn
 
 For each input side and number of pooling layers (region layer on, default
 ECCNNOptions), the model is built with random weights, converted to float32
 TFLite (builtin ops only) and run in ai_edge_litert with 1 thread. Latency is
 the median over `repeats` blocks of `runs` invocations (wall and CPU time of
 this process per inference: the machine is shared, CPU time is what one
-inference costs when others are busy). Accuracy against size is measured by
+inference costs when others are busy). `--models` adds the Table 3 baselines
+(pooling does not apply to them). Accuracy against size is measured by
 training, not here.
 """
 
@@ -48,6 +50,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[48, 64, 96, 128])
     parser.add_argument("--pooling", type=int, nargs="+", default=[1, 3], choices=(1, 2, 3))
     parser.add_argument("--no-local-region", dest="local_region", action="store_false")
+    parser.add_argument("--models", nargs="+", default=["eccnn"],
+                        choices=("eccnn", "drml", "alexnet", "convnet", "lcn"))
     parser.add_argument("--runs", type=int, default=100, help="invocations per timed block")
     parser.add_argument("--repeats", type=int, default=7, help="timed blocks; the median is reported")
     args = parser.parse_args(argv)
@@ -58,15 +62,18 @@ def main(argv=None) -> int:
     import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
 
-    from mer_tf.models import build_eccnn
+    from mer_tf.models import build_model
     from mer_tf.models.summary import ModelSummary
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     tf.get_logger().setLevel(logging.ERROR)
     rows = []
-    for pooling in args.pooling:
+    runs = [("eccnn", p) for p in args.pooling] if "eccnn" in args.models else []
+    runs += [(name, None) for name in args.models if name != "eccnn"]
+    for name, pooling in runs:
         for size in args.sizes:
-            model = build_eccnn((size, size, 3), 7, pooling_layers=pooling, local_region=args.local_region)
+            kwargs = {} if pooling is None else {"pooling_layers": pooling, "local_region": args.local_region}
+            model = build_model(name, (size, size, 3), 7, **kwargs)
             summary = ModelSummary.of(model)
             converter = tf.lite.TFLiteConverter.from_keras_model(model)
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -75,16 +82,16 @@ def main(argv=None) -> int:
             interpreter.allocate_tensors()
             x = np.random.default_rng(0).uniform(-1, 1, size=(1, size, size, 3)).astype("float32")
             wall, cpu = latency(interpreter, x, args.runs, args.repeats)
-            rows.append((pooling, size, summary.total_macs / 1e6, summary.total_params / 1e6, len(content) / 1e6,
+            rows.append((name, pooling or "-", size, summary.total_macs / 1e6, summary.total_params / 1e6, len(content) / 1e6,
                          wall, cpu))
-            print(f"  measured pooling={pooling} size={size}", file=sys.stderr, flush=True)
+            print(f"  measured {name} pooling={pooling} size={size}", file=sys.stderr, flush=True)
 
     region = "on" if args.local_region else "off"
-    print(f"ECCNN float32 TFLite, LiteRT 1 thread, region layer {region}, median of {args.repeats}x{args.runs} runs")
-    header = ("pooling", "input", "MMACs", "Mparams", "MB", "ms wall", "ms CPU")
+    print(f"float32 TFLite, LiteRT 1 thread, ECCNN region layer {region}, median of {args.repeats}x{args.runs} runs")
+    header = ("model", "pooling", "input", "MMACs", "Mparams", "MB", "ms wall", "ms CPU")
     print("  ".join(f"{h:>8}" for h in header))
-    for pooling, size, macs, params, mb, wall, cpu in rows:
-        print(f"{pooling:>8}  {size:>8}  {macs:>8.2f}  {params:>8.3f}  {mb:>8.2f}  {wall:>8.3f}  {cpu:>8.3f}")
+    for name, pooling, size, macs, params, mb, wall, cpu in rows:
+        print(f"{name:>8}  {pooling:>8}  {size:>8}  {macs:>8.2f}  {params:>8.3f}  {mb:>8.2f}  {wall:>8.3f}  {cpu:>8.3f}")
     return 0
 
 
