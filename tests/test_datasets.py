@@ -225,3 +225,23 @@ def test_unreadable_sheet_is_named(tmp_path):
     (tmp_path / "CASME2-coding-20140508.xlsx").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="Cannot read coding sheet .*CASME2-coding-20140508.xlsx"):
         load_dataset(tmp_path, dataset="casme2")
+
+
+# DATASETS.md "Label maps": raw label -> (seven-class, MEGC 3-class)
+DATASETS_MD_MAPS = {
+    "happiness": ("Happy", "positive"), "surprise": ("Surprise", "surprise"), "anger": ("Angry", "negative"),
+    "fear": ("Fear", "negative"), "disgust": ("Disgust", "negative"), "sadness": ("Sad", "negative"),
+    "repression": (None, "negative"), "contempt": (None, "negative"), "others": (None, None), "other": (None, None),
+}
+
+
+def test_loader_labels_follow_datasets_md(tmp_path):
+    rows = [(1 + i % 3, f"EP{i + 1:02d}_01", 1, 2, 3, "", raw.capitalize(), range(1, 4))
+            for i, raw in enumerate(DATASETS_MD_MAPS)]
+    report = load_dataset(build_casme2(tmp_path, rows=rows, cropped=False), dataset="casme2")
+    got = {s.raw_label: (s.label7, s.label3) for s in report.samples}
+    assert got == DATASETS_MD_MAPS
+    # configurable: repression / contempt to a seven-class label
+    mapped = load_dataset(tmp_path, dataset="casme2", label_map={"repression": "Disgust", "contempt": "Disgust"})
+    assert {s.raw_label: s.label7 for s in mapped.samples}["repression"] == "Disgust"
+    assert {s.raw_label: s.label3 for s in mapped.samples}["repression"] == "negative"

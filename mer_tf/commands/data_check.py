@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     from mer_tf.datasets import load_dataset
 
-    report = load_dataset(args.path, dataset=args.dataset, verify=not args.no_verify, variant=args.variant)
+    report = load_dataset(args.path, dataset=args.dataset, verify=not args.no_verify, variant=args.variant,
+                          progress=True)
     print(report.summary())
     if args.json:
         target = Path(args.json)

@@ -15,6 +15,8 @@ import logging
 import re
 from pathlib import Path
 
+from tqdm import tqdm
+
 from mer_tf.datasets.clips import ClipSource, build_clip
 from mer_tf.datasets.dataset_report import DatasetReport
 from mer_tf.datasets.frames import list_frames
@@ -88,7 +90,7 @@ def _clip_folder(subject_dir: Path, filename: str) -> tuple[Path | None, str]:
 
 
 def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto", dataset: str = "casme2",
-                verify: bool = True) -> DatasetReport:
+                verify: bool = True, progress: bool = False) -> DatasetReport:
     """Read a CASME II tree and its coding sheet.
 
     Args:
@@ -97,6 +99,7 @@ def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto"
         variant: "raw", "cropped" or "auto" (raw when present).
         dataset: the name samples carry ("synthetic" for the generated set).
         verify: decode every frame and drop unreadable ones (reported).
+        progress: show a tqdm bar (stderr) over the sheet's rows.
 
     Raises:
         FileNotFoundError / ValueError naming the expected layout, the sheet,
@@ -119,7 +122,8 @@ def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto"
 
     seen: set[tuple[str, str]] = set()
     odd_subjects: list[str] = []
-    for row in table.itertuples(index=False):
+    rows = tqdm(table.itertuples(index=False), total=len(table), desc=dataset, unit="clip", disable=not progress)
+    for row in rows:
         subject = subject_id(row.subject)
         filename = "" if is_missing(row.filename) else str(row.filename).strip()
         where = f"{sheet.name} row {row.excel_row}"
@@ -156,6 +160,9 @@ def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto"
         if sample is not None:
             report.samples.append(sample)
 
+    if dataset != "synthetic" and not odd_subjects and len(table):
+        report.quirks.append(Quirk(dataset, sheet.name, None, "Subject column holds integers (1) where folders say sub01",
+                                   "ids normalized to the folder form sub01"))
     if odd_subjects:
         report.quirks.append(Quirk(dataset, sheet.name, None,
                                    f"Subject cells not plain integers (e.g. {odd_subjects[0]!r}, {len(odd_subjects)} rows)",

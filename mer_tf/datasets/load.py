@@ -59,7 +59,8 @@ def _auto(path: Path) -> tuple[str, Path]:
 
 
 def load_dataset(path, dataset: str = "auto", label_map: dict | None = None, verify: bool = True,
-                 variant: str = "auto", modalities: tuple[str, ...] = smic.MODALITIES) -> DatasetReport:
+                 variant: str = "auto", modalities: tuple[str, ...] = smic.MODALITIES,
+                 progress: bool = False) -> DatasetReport:
     """Load a micro-expression dataset tree as its owners ship it.
 
     Args:
@@ -70,6 +71,7 @@ def load_dataset(path, dataset: str = "auto", label_map: dict | None = None, ver
         verify: decode every frame, dropping and reporting unreadable ones.
         variant: CASME II tree: "raw" (CASME2_RAW_selected), "cropped" (Cropped) or "auto" (raw if present).
         modalities: SMIC modalities to read (HS, VIS, NIR).
+        progress: show tqdm bars (stderr) while reading.
 
     Returns:
         A DatasetReport: `.samples` (list of Sample), `.quirks`, `.counts()`, `.summary()`.
@@ -81,7 +83,7 @@ def load_dataset(path, dataset: str = "auto", label_map: dict | None = None, ver
     if dataset not in DATASETS:
         raise ValueError(f"`dataset` must be one of {DATASETS}. Received: dataset={dataset!r}")
     if dataset == "composite" or (not isinstance(path, (str, Path)) and isinstance(path, Sequence)):
-        return load_composite(path, label_map=label_map, verify=verify)
+        return load_composite(path, label_map=label_map, verify=verify, progress=progress)
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"Dataset path does not exist: {path}. Expected: {EXPECTED}")
@@ -91,15 +93,16 @@ def load_dataset(path, dataset: str = "auto", label_map: dict | None = None, ver
         dataset, path = _auto(path)
         log.info("detected %s at %s", dataset, path)
         if dataset == "composite":
-            return load_composite(path, label_map=label_map, verify=verify)
+            return load_composite(path, label_map=label_map, verify=verify, progress=progress)
     if dataset in ("casme2", "synthetic"):
-        return casme2.load_casme2(path, label_map=label_map, dataset=dataset, verify=verify, variant=variant)
+        return casme2.load_casme2(path, label_map=label_map, dataset=dataset, verify=verify, variant=variant,
+                                  progress=progress)
     if dataset == "samm":
-        return samm.load_samm(path, label_map=label_map, verify=verify)
-    return smic.load_smic(path, label_map=label_map, verify=verify, modalities=modalities)
+        return samm.load_samm(path, label_map=label_map, verify=verify, progress=progress)
+    return smic.load_smic(path, label_map=label_map, verify=verify, modalities=modalities, progress=progress)
 
 
-def load_composite(paths, label_map: dict | None = None, verify: bool = True) -> DatasetReport:
+def load_composite(paths, label_map: dict | None = None, verify: bool = True, progress: bool = False) -> DatasetReport:
     """The MEGC 2019 composite: CASME II + SAMM + SMIC-HS in three classes.
 
     Samples without a 3-class label ("others") are dropped and counted as a
@@ -128,9 +131,9 @@ def load_composite(paths, label_map: dict | None = None, verify: bool = True) ->
         raise ValueError(f"No CASME II, SAMM or SMIC layout in {[str(c) for c in candidates]}. Expected: {EXPECTED}")
     report = DatasetReport(name="composite", roots=())
     loaders = {
-        "casme2": lambda p: casme2.load_casme2(p, label_map=label_map, verify=verify),
-        "samm": lambda p: samm.load_samm(p, label_map=label_map, verify=verify),
-        "smic": lambda p: smic.load_smic(p, label_map=label_map, modalities=("HS",), verify=verify),
+        "casme2": lambda p: casme2.load_casme2(p, label_map=label_map, verify=verify, progress=progress),
+        "samm": lambda p: samm.load_samm(p, label_map=label_map, verify=verify, progress=progress),
+        "smic": lambda p: smic.load_smic(p, label_map=label_map, modalities=("HS",), verify=verify, progress=progress),
     }
     for kind in COMPOSITE_PARTS:
         if kind not in parts:

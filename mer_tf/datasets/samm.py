@@ -14,6 +14,8 @@ import logging
 import re
 from pathlib import Path
 
+from tqdm import tqdm
+
 from mer_tf.datasets.clips import ClipSource, build_clip
 from mer_tf.datasets.dataset_report import DatasetReport
 from mer_tf.datasets.frames import list_frames
@@ -58,13 +60,14 @@ def frames_root(root: Path) -> Path | None:
     return None
 
 
-def load_samm(path: Path, label_map: dict | None = None, verify: bool = True) -> DatasetReport:
+def load_samm(path: Path, label_map: dict | None = None, verify: bool = True, progress: bool = False) -> DatasetReport:
     """Read a SAMM tree and its v2 FACS coding sheet.
 
     Args:
         path: the folder holding SAMM/ (or the subject folders) and the sheet.
         label_map: raw label -> seven-class overrides, e.g. {"contempt": "Disgust"}.
         verify: decode every frame and drop unreadable ones (reported).
+        progress: show a tqdm bar (stderr) over the sheet's rows.
     """
     root = Path(path)
     if not root.is_dir():
@@ -84,7 +87,7 @@ def load_samm(path: Path, label_map: dict | None = None, verify: bool = True) ->
     log.info("SAMM sheet %s: header on Excel row %d", sheet, header_row)
 
     seen: set[str] = set()
-    for row in table.itertuples(index=False):
+    for row in tqdm(table.itertuples(index=False), total=len(table), desc="samm", unit="clip", disable=not progress):
         subject = subject_id(row.subject)
         filename = "" if is_missing(row.filename) else str(row.filename).strip()
         if subject is None or not filename:

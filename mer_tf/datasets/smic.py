@@ -15,6 +15,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from tqdm import tqdm
+
 from mer_tf.datasets.clips import ClipSource, build_clip
 from mer_tf.datasets.dataset_report import DatasetReport
 from mer_tf.datasets.frames import list_frames
@@ -44,7 +46,7 @@ def modality_dirs(root: Path) -> dict[str, Path]:
 
 
 def load_smic(path: Path, label_map: dict | None = None, modalities: tuple[str, ...] = MODALITIES,
-              verify: bool = True) -> DatasetReport:
+              verify: bool = True, progress: bool = False) -> DatasetReport:
     """Read the SMIC modality trees found under `path`.
 
     Args:
@@ -53,6 +55,7 @@ def load_smic(path: Path, label_map: dict | None = None, modalities: tuple[str, 
             "negative" have no seven-class label by default; "surprise" does).
         modalities: which of HS, VIS, NIR to read; datasets are named smic-hs, smic-vis, smic-nir.
         verify: decode every frame and drop unreadable ones (reported).
+        progress: show a tqdm bar (stderr) over the subjects.
     """
     root = Path(path)
     if not root.is_dir():
@@ -64,13 +67,15 @@ def load_smic(path: Path, label_map: dict | None = None, modalities: tuple[str, 
     label_map = {**SEVEN_DEFAULTS, **(label_map or {})}
     report = DatasetReport(name="smic", roots=(root,))
     for modality in (m for m in wanted if m in found):
-        _load_modality(found[modality], f"smic-{modality.lower()}", label_map, report, verify)
+        _load_modality(found[modality], f"smic-{modality.lower()}", label_map, report, verify, progress)
     return report
 
 
-def _load_modality(tree: Path, dataset: str, label_map: dict, report: DatasetReport, verify: bool) -> None:
+def _load_modality(tree: Path, dataset: str, label_map: dict, report: DatasetReport, verify: bool,
+                   progress: bool) -> None:
     short_ids = False
-    for subject_dir in sorted(tree.iterdir(), key=lambda p: (len(p.name), p.name)):
+    subjects = sorted(tree.iterdir(), key=lambda p: (len(p.name), p.name))
+    for subject_dir in tqdm(subjects, desc=dataset, unit="subject", disable=not progress):
         match = _SUBJECT.fullmatch(subject_dir.name)
         if not subject_dir.is_dir() or not match:
             report.quirks.append(Quirk(dataset, str(subject_dir), None, "not an sN subject folder", "ignored"))
