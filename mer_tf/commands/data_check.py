@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
     import os
+    import sys
     import tempfile
     from pathlib import Path
 
@@ -41,6 +42,6 @@ def run(args: argparse.Namespace) -> int:
             json.dump(report.to_dict(), handle, indent=2)
         os.replace(tmp, target)
     if not report.samples:
-        print(f"mer: error: no usable sample in {args.path}", flush=True)
+        print(f"mer: error: no usable sample in {args.path}; see the quirks above.", file=sys.stderr)
         return 1
     return 0

@@ -99,7 +99,7 @@ def _render_subject(task: tuple) -> list[dict]:
             folder = Path(root) / "CASME2_RAW_selected" / subject / filename
             folder.mkdir(parents=True, exist_ok=True)
             # absolute frame numbers, not zero-padded, often crossing a power of ten (img98, img99, img100)
-            first = int(clip_rng.choice([clip_rng.integers(1, 300), 100 - clip_rng.integers(1, config.frames)]))
+            first = max(1, int(clip_rng.choice([clip_rng.integers(1, 300), 100 - clip_rng.integers(1, config.frames)])))
             for f, frame in enumerate(clip.frames):
                 cv2.imwrite(str(folder / f"img{first + f}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, identity.jpeg_quality])
             np.save(folder / "landmarks.npy", clip.landmarks)
