@@ -74,9 +74,10 @@ class ECRL:
         problem in ``reason``: a landmarker that lost the face is a normal
         event on a stream, and fusion then keeps the CNN.
         """
-        for arr, name in ((landmarks, "landmarks"), (neutral, "neutral")):
-            if not isinstance(arr, NeutralReference) and np.shape(arr) != (68, 2):
-                raise ValueError(f"{name} must have shape (68, 2) in iBUG 68 order; received {np.shape(arr)}.")
+        if np.shape(landmarks) != (68, 2):
+            raise ValueError(f"landmarks must have shape (68, 2) in iBUG 68 order; received {np.shape(landmarks)}.")
+        if not isinstance(neutral, NeutralReference) and np.shape(neutral) != (68, 2):
+            raise ValueError(f"neutral must have shape (68, 2) in iBUG 68 order; received {np.shape(neutral)}.")
         try:
             features = extract_features(landmarks, self.reference(neutral))
         except ValueError as err:

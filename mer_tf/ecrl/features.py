@@ -109,8 +109,8 @@ def _flat(landmarks, name: str) -> np.ndarray:
         pts = np.asarray(landmarks, dtype=np.float64)
     except (TypeError, ValueError):
         pts = None
-    # one comparison rejects NaN, inf and absurd magnitudes (which would overflow below)
-    if pts is None or pts.shape != (ib.N_POINTS, 2) or not (np.abs(pts) < ib.MAX_COORD).all():
+    # two reductions reject NaN (every comparison with it is False), inf and absurd magnitudes
+    if pts is None or pts.shape != (ib.N_POINTS, 2) or not (-ib.MAX_COORD < pts.min() and pts.max() < ib.MAX_COORD):
         ib.check_landmarks(landmarks, name)  # raises with a clear message
     return pts.reshape(-1)
 
@@ -223,7 +223,7 @@ def extract_features(landmarks, neutral) -> dict[str, float]:
         "au26": c["lower_y"] - m["lower_y"],
         "fit_rms": rms,
     }
-    for k, val in out.items():
-        if not math.isfinite(val):
-            raise ValueError(f"feature {k} is not finite: the landmarks are out of range; check their units.")
+    if not math.isfinite(sum(out.values())):  # one check: any NaN or inf makes the sum so
+        bad = [k for k, val in out.items() if not math.isfinite(val)]
+        raise ValueError(f"features {bad} are not finite: the landmarks are out of range; check their units.")
     return out
