@@ -167,11 +167,10 @@ class LocalRegionLayer(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         branch = self._branch_input(inputs, training)
+        cells = [(rows, cols) for rows in self.row_bounds for cols in self.col_bounds]  # row-major, as the kernels
         outs = [
             self._region_f(k, branch[:, h0:h1, w0:w1, :])  # (B, h_i, w_j, C)
-            for k, ((h0, h1), (w0, w1)) in enumerate(
-                (rb, cb) for rb in self.row_bounds for cb in self.col_bounds
-            )
+            for k, ((h0, h1), (w0, w1)) in enumerate(cells)
         ]
         cols = len(self.col_bounds)
         rows = [outs[r * cols : (r + 1) * cols] for r in range(len(self.row_bounds))]
