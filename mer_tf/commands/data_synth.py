@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=240, help="frame side in pixels")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same set)")
     parser.add_argument("--amplitude", type=float, default=0.045, help="unit AU displacement, fraction of face width")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (2 pays off only on an idle machine)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--detection-rate", action="store_true",
                         help="afterwards, measure how often dlib's detector finds the face")

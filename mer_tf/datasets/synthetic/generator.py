@@ -65,7 +65,7 @@ class SynthConfig:
     size: int = 240
     seed: int = 0
     amplitude: float = 0.045
-    workers: int = 2
+    workers: int = 1
 
     def validate(self) -> "SynthConfig":
         checks = {"subjects": self.subjects >= 1, "clips_per_class": self.clips_per_class >= 1,
@@ -124,7 +124,7 @@ def _write_sheet(path: Path, rows: list[dict]) -> None:
 
 
 def generate(out_dir, subjects: int = 12, clips_per_class: int = 2, frames: int = 12, size: int = 240,
-             seed: int = 0, amplitude: float = 0.045, workers: int = 2, overwrite: bool = False,
+             seed: int = 0, amplitude: float = 0.045, workers: int = 1, overwrite: bool = False,
              progress: bool = True) -> Path:
     """Generate the synthetic set into `out_dir` (written to a temporary folder, then renamed).
 

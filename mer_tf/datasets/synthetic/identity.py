@@ -75,13 +75,27 @@ def _shape_offsets(landmarks: np.ndarray, rng: np.random.Generator, traits: dict
 
 
 def _appearance(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, traits: dict) -> np.ndarray:
-    """Skin tone (inside a soft face mask), colour cast, directional light, gamma and contrast."""
+    """Hair/background colour, skin tone (inside a soft face mask), colour cast, light, gamma, contrast."""
     size = image.shape[0]
-    out = image.astype(np.float32) / 255.0
+    _, y_axis, width, _ = face_frame(landmarks)
+    # hair, clothes and background: a different hue, saturation and darkness outside the face and forehead
+    head = np.zeros((size, size), np.float32)
+    forehead = landmarks[17:27] - 0.3 * width * y_axis
+    cv2.fillConvexPoly(head, cv2.convexHull(np.round(np.vstack([landmarks, forehead])).astype(np.int32)), 1.0)
+    head = cv2.GaussianBlur(head, (0, 0), 0.06 * width)[..., None]
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV).astype(np.float32)
+    hue, saturation, value = rng.uniform(-8, 3), rng.uniform(0.5, 1.2), rng.uniform(0.55, 1.1)  # hair stays hair-coloured
+    hsv[..., 0] = np.mod(hsv[..., 0] + hue, 180)
+    hsv[..., 1] = np.clip(hsv[..., 1] * saturation, 0, 255)
+    hsv[..., 2] = np.clip(hsv[..., 2] * value, 0, 255)
+    recoloured = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR).astype(np.float32)
+    image = head * image.astype(np.float32) + (1 - head) * recoloured
+    traits.update(surround_hue=round(float(hue), 2), surround_saturation=round(float(saturation), 3),
+                  surround_value=round(float(value), 3))
+    out = image / 255.0
     mask = np.zeros((size, size), np.float32)
     hull = cv2.convexHull(np.round(landmarks).astype(np.int32))
     cv2.fillConvexPoly(mask, hull, 1.0)
-    width = float(np.linalg.norm(landmarks[16] - landmarks[0]))
     mask = cv2.GaussianBlur(mask, (0, 0), 0.12 * width)[..., None]
     # skin varies along lightness and warmth (red vs blue), not in arbitrary hues
     lightness, warmth = rng.uniform(0.7, 1.12), rng.uniform(-0.06, 0.12)
