@@ -245,3 +245,13 @@ def test_loader_labels_follow_datasets_md(tmp_path):
     mapped = load_dataset(tmp_path, dataset="casme2", label_map={"repression": "Disgust", "contempt": "Disgust"})
     assert {s.raw_label: s.label7 for s in mapped.samples}["repression"] == "Disgust"
     assert {s.raw_label: s.label3 for s in mapped.samples}["repression"] == "negative"
+
+
+def test_casme2_subject_cells_in_folder_form(tmp_path):
+    build_casme2(tmp_path, rows=[(1, "EP01_01", 1, 2, 3, "12", "happiness", range(1, 4))], cropped=False)
+    write_sheet(tmp_path / "CASME2-coding-20140508.xlsx",
+                [CASME2_HEADER, ("sub01", "EP01_01", None, 1, 2, 3, None, "12", "happiness")])
+    write_sheet(tmp_path / "CASME2-ObjectiveClasses.xlsx", [["Subject", "Filename", "Objective Class"]])
+    report = load_dataset(tmp_path, dataset="casme2")
+    assert [s.subject for s in report.samples] == ["sub01"]
+    assert _quirks(report, "not plain integers ('sub01'")

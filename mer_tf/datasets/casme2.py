@@ -110,7 +110,9 @@ def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto"
         raise FileNotFoundError(f"CASME II folder not found: {root}. Expected {LAYOUT}.")
     tree = _tree(root, variant)
     report = DatasetReport(name=dataset, roots=(root,))
-    sheets = [p for p in find_files(root, SHEET_PATTERNS, depth=1)]
+    sheets = find_files(root, SHEET_PATTERNS, depth=1)
+    # releases ship other workbooks too (e.g. objective classes): prefer the coding sheets
+    sheets = [p for p in sheets if "coding" in p.name.lower()] or sheets
     if not sheets:
         raise FileNotFoundError(f"No CASME II coding sheet (CASME2-coding-*.xlsx) in {root}. Expected {LAYOUT}.")
     sheet = sheets[-1]  # names sort by release date: 20140508 < 20190701 < updated
