@@ -254,4 +254,4 @@ def test_casme2_subject_cells_in_folder_form(tmp_path):
     write_sheet(tmp_path / "CASME2-ObjectiveClasses.xlsx", [["Subject", "Filename", "Objective Class"]])
     report = load_dataset(tmp_path, dataset="casme2")
     assert [s.subject for s in report.samples] == ["sub01"]
-    assert _quirks(report, "not plain integers ('sub01'")
+    assert _quirks(report, "not plain integers (e.g. 'sub01'")
