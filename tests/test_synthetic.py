@@ -137,3 +137,16 @@ def test_classes_separate_on_ground_truth_landmarks(tiny):
             guess = min(centroids, key=lambda c: np.linalg.norm(feats[s.key] - centroids[c]))
             correct += guess == s.label7
     assert correct / len(samples) >= 0.7, correct
+
+
+def test_misaligned_landmarks_are_reported_not_used(tiny, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny, copy)
+    clip = copy / "CASME2_RAW_selected" / "sub01" / "EP02_01"
+    min(clip.glob("img*.jpg"), key=lambda p: int(p.stem[3:])).write_bytes(b"")  # the onset frame, unreadable
+    report = load_dataset(copy)
+    sample = next(s for s in report.samples if s.key == "synthetic/sub01/EP02_01")
+    assert sample.landmarks is None and len(sample.frames) == 3
+    assert any("landmarks file landmarks.npy has shape (4, 68, 2), expected (3, 68, 2)" in q.what for q in report.quirks)

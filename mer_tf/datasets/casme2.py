@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -159,6 +160,8 @@ def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto"
         sample = build_clip(source, frames, row.onset, row.apex, row.offset, row.emotion, label_map, report.quirks,
                             action_units=row.action_units, landmarks=landmarks if landmarks.is_file() else None,
                             verify=verify)
+        if sample is not None and sample.landmarks is not None:
+            sample = _check_landmarks(sample, report)
         if sample is not None:
             report.samples.append(sample)
 
@@ -172,6 +175,23 @@ def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto"
     _report_unannotated(tree, seen, dataset, report)
     log.info("%s: %d samples from %s", dataset, len(report.samples), root)
     return report
+
+
+def _check_landmarks(sample, report: DatasetReport):
+    """Ground-truth landmarks must have one (68, 2) row per frame kept; otherwise they are dropped (reported)."""
+    import numpy as np
+
+    try:
+        shape = np.load(sample.landmarks, mmap_mode="r").shape
+    except (OSError, ValueError) as err:
+        shape, problem = None, f"unreadable landmarks file {sample.landmarks}: {err}"
+    else:
+        problem = "" if shape == (len(sample.frames), 68, 2) else (
+            f"landmarks file {sample.landmarks.name} has shape {shape}, expected ({len(sample.frames)}, 68, 2)")
+    if not problem:
+        return sample
+    report.quirks.append(Quirk(sample.dataset, sample.key, None, problem, "landmarks not used for this sample"))
+    return replace(sample, landmarks=None)
 
 
 def _report_unannotated(tree: Path, seen: set[tuple[str, str]], dataset: str, report: DatasetReport) -> None:
