@@ -100,3 +100,14 @@ def test_yaml_config_and_flag_overrides(tmp_path):
     assert (config.epochs, config.model, config.input) == (3, "drml", "flow")
     with pytest.raises(FileNotFoundError, match="configs"):
         TrainConfig.from_file(tmp_path / "missing.yaml")
+
+
+def test_a_different_run_does_not_resume_a_stale_backup(tiny, tmp_path):
+    samples, cache = tiny
+    out = tmp_path / "model"
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(cache, epochs=2), out, samples=samples, callbacks=[_StopAfter(1)], progress=False)
+    assert (tmp_path / "model.work" / "backup").is_dir()
+    # Another config in the same folder: trains from scratch, every epoch.
+    result = train(_config(cache, epochs=2, input="flow"), out, samples=samples, progress=False)
+    assert result.history["epochs_run"] == 2

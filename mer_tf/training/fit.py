@@ -80,7 +80,7 @@ def fit_model(
     from mer_tf.data.pipeline import Augmentation, class_weights, make_dataset
 
     work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    _claim_work_dir(work_dir, config, train_samples, val_samples)
     classes, scheme = config.class_names, config.class_scheme
     y_train = label_indices(train_samples, classes, scheme)
     aug = (
@@ -129,6 +129,34 @@ def fit_model(
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     hist["epochs_run"] = len(next(iter(history.history.values()), []))
     return model, hist
+
+
+def _claim_work_dir(work_dir: Path, config: TrainConfig, train_samples, val_samples) -> None:
+    """Resume only the same run: a backup left by another config or split is removed.
+
+    Without this, a killed run's backup (say, apex input) would be "resumed"
+    by a new run with a different config (flow input) in the same folder,
+    which then trains zero epochs and reports the old weights.
+    """
+    import hashlib
+    import json
+    import shutil
+
+    run = {
+        "config": {k: v for k, v in config.to_dict().items() if k not in ("cache_dir", "threads", "data")},
+        "train": sorted(s.key for s in train_samples),
+        "val": sorted(s.key for s in val_samples),
+    }
+    fingerprint = hashlib.sha1(json.dumps(run, sort_keys=True, default=str).encode()).hexdigest()
+    stamp = work_dir / "run.sha1"
+    if work_dir.exists() and (not stamp.is_file() or stamp.read_text().strip() != fingerprint):
+        for name in ("backup", "best.weights.h5"):
+            target = work_dir / name
+            if target.exists():
+                log.warning("removing %s: it belongs to a different run (config or split changed)", target)
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint + "\n")
 
 
 def _tensorboard(log_dir: Path) -> list:
