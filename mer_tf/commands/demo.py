@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=40, help="most epochs of the deployed model")
     parser.add_argument("--loso-epochs", type=int, default=25, help="most epochs per LOSO fold")
     parser.add_argument("--max-folds", type=int, default=None, help="run only the first N LOSO folds")
+    parser.add_argument("--input", choices=["flow", "apex"], default="flow",
+                        help="network input: onset->apex optical flow, or the apex frame (the paper's)")
     parser.add_argument("--no-ray", action="store_true", help="run LOSO folds inline instead of as Ray tasks")
     parser.add_argument("--rebuild", action="store_true", help="redo every step even if its artifacts exist")
     parser.add_argument("--seed", type=int, default=0)
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     options = DemoOptions(out=args.out, data=args.data, subjects=args.subjects, clips_per_class=args.clips_per_class,
                           frames=args.frames, holdout_subjects=args.holdout_subjects, epochs=args.epochs,
                           loso_epochs=args.loso_epochs, max_folds=args.max_folds, use_ray=not args.no_ray,
-                          rebuild=args.rebuild, seed=args.seed)
+                          rebuild=args.rebuild, seed=args.seed, input=args.input)
     t0 = time.perf_counter()
 
     def on_step(name: str, message: str) -> None:

@@ -39,6 +39,9 @@ class DemoOptions:
         max_folds: run only the first N LOSO folds (None: all; the report says so).
         use_ray: LOSO folds as Ray tasks (2 at a time); False runs them inline.
         size: network input side in pixels.
+        input: "flow" (onset -> apex optical flow) by default: on the synthetic
+            set the apex-frame model (the paper's input) stays near chance
+            while the flow model learns (README, "Measured"); "apex" is one flag away.
         rebuild: redo every step even when its artifacts exist.
         seed: one seed for data, splits and training.
     """
@@ -54,6 +57,7 @@ class DemoOptions:
     max_folds: int | None = None
     use_ray: bool = True
     size: int = 64
+    input: str = "flow"
     rebuild: bool = False
     seed: int = 0
 
@@ -133,10 +137,24 @@ class DemoJob:
         self.on_step = on_step or (lambda name, message: log.info("%s: %s", name, message))
         self.out = Path(options.out)
         self.steps: dict[str, dict] = {}
+        self.force = options.rebuild
 
     # -- helpers ---------------------------------------------------------
+    def _settings_changed(self) -> bool:
+        """True when the run folder was built with other settings (then every step is redone)."""
+        path = self.out / "demo.json"
+        current = options_dict(self.o)
+        current.pop("rebuild")
+        if path.is_file():
+            stored = json.loads(path.read_text())
+            if stored != current:
+                changed = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+                self.on_step("demo", f"settings changed since the last run ({', '.join(changed)}): rebuilding")
+                return True
+        return False
+
     def _skip(self, name: str, marker: Path) -> bool:
-        if marker.exists() and not self.o.rebuild:
+        if marker.exists() and not self.force:
             self.steps[name] = {"skipped": True, "seconds": 0.0}
             self.on_step(name, f"already built ({marker}); --rebuild redoes it")
             return True
@@ -152,7 +170,7 @@ class DemoJob:
     def config(self, **overrides):
         from mer_tf.training.config import TrainConfig
 
-        base = dict(data=str(self.o.data), dataset="synthetic", model="eccnn", size=self.o.size,
+        base = dict(data=str(self.o.data), dataset="synthetic", model="eccnn", size=self.o.size, input=self.o.input,
                     epochs=self.o.epochs, seed=self.o.seed)
         base.update(overrides)
         return TrainConfig().with_overrides(**base)
@@ -161,11 +179,21 @@ class DemoJob:
     def data(self) -> None:
         from mer_tf.datasets.synthetic import generate
 
-        if self._skip("data", self.o.data / "synthetic.json"):
-            return
+        wanted = {"subjects": self.o.subjects, "clips_per_class": self.o.clips_per_class, "frames": self.o.frames,
+                  "seed": self.o.seed}
+        info = self.o.data / "synthetic.json"
+        if info.is_file():
+            config = json.loads(info.read_text()).get("config", {})
+            if all(config.get(k) == v for k, v in wanted.items()) and not self.o.rebuild:
+                self.steps["data"] = {"skipped": True, "seconds": 0.0}
+                self.on_step("data", f"already generated ({info}); --rebuild redoes it")
+                return
+        elif self.o.data.exists() and any(self.o.data.iterdir()):
+            raise ValueError(f"{self.o.data} exists but holds no synthetic set (no synthetic.json); "
+                             "pass another --data folder or remove it.")
         self.on_step("data", f"generating {self.o.subjects} synthetic subjects into {self.o.data}")
-        self._timed("data", generate, self.o.data, subjects=self.o.subjects, clips_per_class=self.o.clips_per_class,
-                    frames=self.o.frames, seed=self.o.seed)
+        self._timed("data", generate, self.o.data, overwrite=True, **wanted)
+        self.force = True  # new data: everything downstream is rebuilt
 
     def samples(self):
         from mer_tf.training.samples import load_samples
@@ -246,7 +274,13 @@ class DemoJob:
         from mer_tf.commands.demo_report import write_demo_report
 
         self.out.mkdir(parents=True, exist_ok=True)
+        self.force = self.force or self._settings_changed()
         self.data()
+        from mer_tf.report import atomic_write_text
+
+        stored = options_dict(self.o)
+        stored.pop("rebuild")
+        atomic_write_text(self.out / "demo.json", json.dumps(stored, indent=1))
         samples = self.samples()
         holdout = _holdout(samples, self.o.holdout_subjects, self.o.seed)
         self.train(samples, holdout)
