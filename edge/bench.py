@@ -29,7 +29,8 @@ from edge.timing import StageTimer
 log = logging.getLogger(__name__)
 
 PEER_MODEL = "fer_mini_xception_int8.tflite"
-STAGES = ("detect", "track", "landmarks", "spotting", "preprocess", "cnn", "ecrl", "fusion", "total")
+# "flow" (onset -> apex optical flow) only runs for flow models; "preprocess" then is the cropping.
+STAGES = ("detect", "track", "landmarks", "spotting", "preprocess", "flow", "cnn", "ecrl", "fusion", "total")
 
 
 def rss_mb() -> float:
@@ -81,9 +82,14 @@ def _peer_input(face: np.ndarray, side: int) -> np.ndarray:
 
 
 def compare_with_peer(ours: LiteRTClassifier, peer: LiteRTClassifier, faces: list[np.ndarray],
-                      rounds: int = 5) -> dict[str, float]:
-    """Median ms per face of both classifiers, alternating face by face; and the ratio."""
-    peer_faces = [_peer_input(f, peer.input_shape[0]) for f in faces]
+                      rounds: int = 5, peer_faces: list[np.ndarray] | None = None) -> dict[str, float]:
+    """Median ms per face of both classifiers, alternating face by face; and the ratio.
+
+    Args:
+        faces: our model's inputs.
+        peer_faces: preprocessed apex faces for the peer; default: ``faces`` (an apex model's).
+    """
+    peer_faces = [_peer_input(f, peer.input_shape[0]) for f in (faces if peer_faces is None else peer_faces)]
     t_ours, t_peer = [], []
     for _ in range(rounds):
         for f, g in zip(faces, peer_faces):
@@ -142,7 +148,8 @@ def bench(model: str | Path, source: str | int | None = None, frames: int = 300,
         src = ArraySource(itertools.chain([first], stream), fps=30.0, description="sample face 640x480")
     else:
         src = open_source(source, fps=options.fps)
-    faces: list[np.ndarray] = []
+    faces: list[np.ndarray] = []  # our model's inputs (apex faces, or flows for a flow model)
+    peer_faces: list[np.ndarray] = []  # apex faces: what the peer classifies
     pairs: list[tuple[np.ndarray, Any]] = []  # (landmarks, prepared neutral) for the ECRL micro-benchmark
     sizes: set[tuple[int, int]] = set()
     rss_start = rss_mb()
@@ -158,7 +165,11 @@ def bench(model: str | Path, source: str | int | None = None, frames: int = 300,
                 sizes.add(frame.image.shape[1::-1])
             if timer.enabled and len(faces) < 100:
                 for v in views:
-                    faces.append(preprocess_face(frame.image, v.landmarks, info.preprocess))
+                    x = runner.network_input(frame.image, v.landmarks, runner._neutral.get(v.face_id))
+                    if x is None:
+                        continue
+                    faces.append(x)
+                    peer_faces.append(preprocess_face(frame.image, v.landmarks, info.preprocess))
                     sp = runner._spotters.get(v.face_id)
                     if sp is not None and sp.ready:
                         pairs.append((sp.aligned.copy(), runner._reference(v.face_id, sp)))
@@ -171,11 +182,12 @@ def bench(model: str | Path, source: str | int | None = None, frames: int = 300,
                          "bench needs a source with a face.")
     table = timer.summary()
     classifier = runner.classifier
-    peer_cmp = compare_with_peer(classifier, peer_clf, faces)
+    peer_cmp = compare_with_peer(classifier, peer_clf, faces, peer_faces=peer_faces)
     ecrl_alone = _ecrl_fusion_alone(runner, pairs)
     s = runner.summary
     return {
         "model": str(info.path), "variant": info.variant, "input": list(classifier.input_shape),
+        "input_mode": info.input_mode, "flow_method": info.flow_method,
         "input_dtype": classifier.input_dtype.name, "peer": str(peer_path),
         "source": src.description, "frame_sizes": sorted(sizes), "frames": timed,
         "detector": options.detector, "landmarks": options.landmarks, "threads": options.threads,
@@ -213,7 +225,9 @@ def _sum_median(table: dict, stages: tuple[str, ...]) -> float | None:
 
 def format_report(r: dict[str, Any]) -> str:
     """The bench result as a Markdown table and a few lines (what the command prints)."""
-    lines = [f"model {Path(r['model']).name} ({r['variant']}, input {r['input']} {r['input_dtype']}), "
+    mode = r.get("input_mode", "apex")
+    mode = f"{r.get('flow_method')} optical flow" if mode == "flow" else "apex face"
+    lines = [f"model {Path(r['model']).name} ({r['variant']}, input {r['input']} {r['input_dtype']}: {mode}), "
              f"source: {r['source']} {r['frame_sizes']}, {r['frames']} frames, "
              f"{r['detector']} + {r['landmarks']}, threads {r['threads']}, redetect every {r['redetect_every']}, "
              f"{r['cpu_count']} CPUs, load average {r['load_average']}",

@@ -21,6 +21,7 @@ from mer_tf.labels import CLASSES
 log = logging.getLogger(__name__)
 
 OUTPUT_KINDS = ("log_probabilities", "probabilities", "logits")
+INPUT_MODES = ("apex", "flow")  # the modes of mer_tf.data.InputSpec this runtime can build
 
 
 class ModelMetadataError(ValueError):
@@ -39,6 +40,12 @@ class ModelInfo:
         output_kind: "log_probabilities" (ECCNN), "probabilities" or "logits".
         meta: the whole metadata dictionary.
         source: "embedded" or the sidecar path it was read from.
+        input_mode: what the network was trained on: "apex" (the preprocessed
+            apex face) or "flow" (onset -> apex optical flow u, v, strain, from
+            `mer_tf.flow.flow_input`). "apex" when the metadata predates the field.
+        input_spec: the model's input.json (`mer_tf.data.InputSpec.to_dict()`),
+            or None when the metadata has none (apex models only).
+        flow_method: the optical-flow method of a flow model ("dis", ...), else None.
     """
 
     path: Path
@@ -48,6 +55,9 @@ class ModelInfo:
     output_kind: str
     meta: dict
     source: str
+    input_mode: str = "apex"
+    input_spec: dict | None = None
+    flow_method: str | None = None
 
     @property
     def input_size(self) -> int:
@@ -96,13 +106,25 @@ class ModelInfo:
             raise ModelMetadataError(
                 f"{name}: preprocess size {preprocess.size} does not match the input shape {list(shape)} "
                 "recorded in its metadata.")
+        mode, spec, method = _input(name, meta, preprocess)
         return cls(path=Path(path), labels=labels, preprocess=preprocess, variant=meta["variant"],
-                   output_kind=kind, meta=meta, source=source)
+                   output_kind=kind, meta=meta, source=source, input_mode=mode, input_spec=spec,
+                   flow_method=method)
+
+    @property
+    def input_channels(self) -> int:
+        # A flow input is always u, v, strain, whatever the face crop's channel setting.
+        return 3 if self.input_mode == "flow" else int(getattr(self.preprocess, "channels", 3))
+
+    def trained_with(self) -> tuple[str | None, str | None]:
+        """(detector, landmarker) the training features were made with, when the metadata says."""
+        spec = self.input_spec or {}
+        return spec.get("detector"), spec.get("landmarker")
 
     def check_interpreter(self, input_shape: tuple[int, ...], input_dtype: str) -> None:
         """Check the interpreter's real input against the metadata (a swapped file shows here)."""
         s = self.preprocess.size
-        want_c = int(getattr(self.preprocess, "channels", 3))
+        want_c = self.input_channels
         if tuple(input_shape) != (s, s, want_c):
             raise ModelMetadataError(
                 f"{self.path.name}: the model's input is {tuple(input_shape)} but its metadata says "
@@ -135,6 +157,50 @@ def _read(path: Path) -> tuple[dict, str]:
                 "model's. Copy the sidecar that was exported with this model.")
         log.info("%s: metadata read from the sidecar %s", path.name, side)
         return meta, str(side)
+
+
+def _input(name: str, meta: dict, preprocess) -> tuple[str, dict | None, str | None]:
+    """The input mode, input spec and flow method, checked: a flow model fed apex faces (or the
+    reverse) would answer confidently and wrongly, so anything unknown is refused."""
+    mode = meta.get("input_mode", "apex")  # metadata written before the field existed: apex models
+    if mode not in INPUT_MODES:
+        raise ModelMetadataError(
+            f"{name}: input_mode {mode!r} is not supported; this runtime builds {list(INPUT_MODES)} inputs. "
+            "Upgrade mer-tf on the device, or export a model trained with --input apex or flow.")
+    spec = meta.get("input_spec")
+    if spec is not None and not isinstance(spec, dict):
+        raise ModelMetadataError(f"{name}: 'input_spec' must be a dictionary (input.json). Received: {spec!r}")
+    if spec is not None and spec.get("mode", mode) != mode:
+        raise ModelMetadataError(
+            f"{name}: input_mode {mode!r} disagrees with input_spec mode {spec.get('mode')!r}; re-export the model.")
+    if spec is not None and spec.get("preprocess"):
+        spec_params = _preprocess_params(name, spec["preprocess"])
+        if spec_params != preprocess:
+            raise ModelMetadataError(
+                f"{name}: the crop parameters of input_spec ({spec_params.to_dict()}) differ from 'preprocess' "
+                f"({preprocess.to_dict()}); which one training used is unknown. Re-export the model.")
+    if mode == "apex":
+        return mode, spec, None
+    method = (spec or {}).get("flow_method")
+    if method is None:
+        raise ModelMetadataError(
+            f"{name}: a flow model must record its flow method in input_spec.flow_method; found "
+            f"input_spec={spec!r}. Re-export it with `mer export` from a folder that has input.json.")
+    from mer_tf.flow import FLOW_METHODS
+
+    if method not in FLOW_METHODS:
+        raise ModelMetadataError(
+            f"{name}: flow method {method!r} is not supported; this runtime computes {list(FLOW_METHODS)}.")
+    if method == "tvl1":
+        import cv2
+
+        if not hasattr(cv2, "optflow"):
+            raise ModelMetadataError(
+                f"{name}: flow method 'tvl1' needs OpenCV's contrib module cv2.optflow, which this OpenCV "
+                "lacks; install opencv-contrib-python, or export a model trained with --flow-method dis.")
+    if (spec or {}).get("landmarks") == "ground_truth":
+        log.warning("%s was trained on ground-truth landmarks; the device uses detected ones", name)
+    return mode, spec, method
 
 
 def _preprocess_params(name: str, found: Any):

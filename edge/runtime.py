@@ -84,7 +84,17 @@ def build_runner(model: str | Path, options: RunOptions, timer: StageTimer | Non
     tracker = FaceTracker(detector, landmarker, redetect_every=options.redetect_every)
     runner = StreamRunner(tracker, clf, info.labels, info.preprocess, load_ecrl(info.path, options.ecrl),
                           FusionPolicy.paper(), spotter_params=spotter_params,
-                          every_frame=options.every_frame, timer=timer)
+                          every_frame=options.every_frame, timer=timer, input_mode=info.input_mode,
+                          flow_method=info.flow_method)
+    trained = info.trained_with()
+    if all(trained) and trained != (options.detector, options.landmarks):
+        # Allowed (the fast backends are the device's point), but the crops are fixed by the
+        # landmarks, so say it: accuracy measured with the training backends may not carry over.
+        runner.summary.notes.append(
+            f"{info.path.name} was trained on {trained[0]} + {trained[1]} landmarks; this run uses "
+            f"{options.detector} + {options.landmarks}")
+    log.info("%s: %s input%s", info.path.name, info.input_mode,
+             f" ({info.flow_method} optical flow from each face's last neutral frame)" if info.flow_method else "")
     return runner, info
 
 

@@ -149,6 +149,11 @@ class Spotter:
         return self.neutral is not None and self._still >= self.params.warmup_frames
 
     @property
+    def active(self) -> bool:
+        """True while an expression is in progress (from its onset until it is emitted)."""
+        return self._active is not None
+
+    @property
     def threshold(self) -> float:
         """The onset threshold in IODs (recomputed when the noise sample changes)."""
         return self._threshold

@@ -1,10 +1,18 @@
 """StreamRunner: the frame loop of `mer-edge run`.
 
 frames -> detect and track faces -> landmarks -> per-face neutral baseline and
-spotting -> on each spotted micro-expression: the CNN on the apex face, ECRL on
-the apex landmarks against the baseline, fusion -> one event (a dict, written
-as a JSON line). With ``every_frame`` the CNN, ECRL and fusion also run on
-every face of every frame (live labels, and what `bench` times).
+spotting -> on each spotted micro-expression: the CNN on the model's input, ECRL
+on the apex landmarks against the baseline, fusion -> one event (a dict,
+written as a JSON line). With ``every_frame`` the CNN, ECRL and fusion also run
+on every face of every frame (live labels, and what `bench` times).
+
+The CNN's input is what the model was trained on (its metadata's
+``input_mode``): "apex", the preprocessed apex face (`preprocess_face`), or
+"flow", `mer_tf.flow.flow_input` from the face's last neutral frame (see
+`NeutralReference`) to the apex frame, both cropped with the neutral frame's
+transform exactly as `mer_tf.data.FeatureStore` does in training. In
+``every_frame`` mode a flow model sees the flow from that neutral frame to the
+current one.
 
 Nothing in a frame stops the loop: corrupt frames, frames without faces, faces
 that come and go, and errors inside a frame's processing are counted in the
@@ -21,11 +29,16 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from edge.neutral_reference import NeutralReference
 from edge.sources import Frame
 from edge.spotting import Spot, Spotter, SpotterParams
 from edge.timing import StageTimer
 
 log = logging.getLogger(__name__)
+
+# A frame may be a flow model's onset (neutral reference) when its deviation from the baseline
+# is at most this fraction of the onset threshold (see StreamRunner._track_neutral).
+QUIET = 0.5
 
 
 @dataclass
@@ -84,11 +97,22 @@ class StreamRunner:
         spotter_params: `SpotterParams` for every face.
         every_frame: also classify every face of every frame.
         timer: a `StageTimer` (bench) or None.
+        input_mode: "apex" or "flow" (`ModelInfo.input_mode`).
+        flow_method: the flow method of a flow model (`ModelInfo.flow_method`).
     """
 
     def __init__(self, tracker, classifier: Callable[[np.ndarray], np.ndarray], labels: tuple[str, ...],
                  preprocess, ecrl, policy, spotter_params: SpotterParams | None = None,
-                 every_frame: bool = False, timer: StageTimer | None = None):
+                 every_frame: bool = False, timer: StageTimer | None = None, input_mode: str = "apex",
+                 flow_method: str | None = None):
+        if input_mode not in ("apex", "flow"):
+            raise ValueError(f"`input_mode` must be 'apex' or 'flow'. Received: input_mode={input_mode!r}")
+        if input_mode == "flow":
+            from mer_tf.flow import FLOW_METHODS
+
+            if flow_method not in FLOW_METHODS:
+                raise ValueError(f"A flow model needs `flow_method` in {FLOW_METHODS}. Received: {flow_method!r}")
+        self.input_mode, self.flow_method = input_mode, flow_method
         self.tracker, self.classifier, self.labels = tracker, classifier, tuple(labels)
         self.preprocess, self.ecrl, self.policy = preprocess, ecrl, policy
         self.spotter_params = spotter_params or SpotterParams()
@@ -98,15 +122,51 @@ class StreamRunner:
         self._spotters: dict[int, Spotter] = {}
         self._last_label: dict[int, tuple[str, str, float]] = {}  # face id -> (label, source, time)
         self._refs: dict[int, tuple[int, Any]] = {}  # face id -> (baseline version, prepared neutral)
+        self._neutral: dict[int, NeutralReference] = {}  # face id -> its last neutral frame (flow mode)
 
     # -- one face --------------------------------------------------------------
-    def classify(self, image: np.ndarray, landmarks: np.ndarray, aligned: np.ndarray | None,
-                 neutral: np.ndarray | None) -> dict[str, Any]:
-        """CNN + ECRL + fusion for one face; the labels, scores and the rule that fired."""
-        from mer_tf.preprocess import preprocess_face
+    def network_input(self, image: np.ndarray, landmarks: np.ndarray,
+                      reference: NeutralReference | None = None, timer: StageTimer | None = None):
+        """The CNN input (S, S, 3) float32 for a face, built as in training; None when a flow
+        model has no neutral frame for the face yet.
 
-        with self.timer.stage("preprocess"):
-            face = preprocess_face(image, landmarks, self.preprocess)
+        Args:
+            image: the frame (the apex frame of an event).
+            landmarks: the face's landmarks in ``image`` (apex mode only).
+            reference: the face's `NeutralReference` (flow mode only).
+            timer: times "preprocess" (cropping) and "flow"; default: not timed.
+        """
+        timer = timer or StageTimer(enabled=False)
+        if self.input_mode == "apex":
+            from mer_tf.preprocess import preprocess_face
+
+            with timer.stage("preprocess"):
+                return preprocess_face(image, landmarks, self.preprocess)
+        if reference is None:
+            return None
+        from mer_tf.flow import flow_input
+
+        with timer.stage("preprocess"):
+            onset = reference.crop(self.preprocess)
+            apex = reference.align(image, self.preprocess)
+        with timer.stage("flow"):
+            return flow_input(onset, apex, self.flow_method)
+
+    def _input_record(self, reference: NeutralReference | None) -> dict[str, Any]:
+        if self.input_mode == "apex":
+            return {"mode": "apex"}
+        return {"mode": "flow", "method": self.flow_method,
+                "reference_frame": reference.frame_index if reference is not None else None}
+
+    def classify(self, image: np.ndarray, landmarks: np.ndarray, aligned: np.ndarray | None,
+                 neutral: np.ndarray | None, reference: NeutralReference | None = None) -> dict[str, Any] | None:
+        """CNN + ECRL + fusion for one face; the labels, scores and the rule that fired.
+
+        None when a flow model has no neutral ``reference`` for the face yet.
+        """
+        face = self.network_input(image, landmarks, reference, self.timer)
+        if face is None:
+            return None
         with self.timer.stage("cnn"):
             log_probs = self.classifier(face[None])[0]
         probs = np.exp(log_probs)
@@ -124,10 +184,13 @@ class StreamRunner:
         fused = {"label": fused_label, "reason": reason,
                  "source": "cnn" if fused_label == cnn["label"] else "ecrl",
                  "cnn_score": cnn["scores"].get(fused_label)}
-        return {"cnn": cnn, "ecrl": ecrl, "fused": fused}
+        return {"input": self._input_record(reference), "cnn": cnn, "ecrl": ecrl, "fused": fused}
 
-    def _event(self, face_id: int, spot: Spot) -> dict[str, Any]:
-        result = self.classify(spot.apex_image, spot.apex_landmarks, spot.apex_aligned, spot.neutral)
+    def _event(self, face_id: int, spot: Spot) -> dict[str, Any] | None:
+        result = self.classify(spot.apex_image, spot.apex_landmarks, spot.apex_aligned, spot.neutral,
+                               self._neutral.get(face_id))
+        if result is None:
+            return None
         return {
             "type": "micro_expression", "face_id": face_id, "time": round(spot.apex_time, 4),
             "onset": {"frame": spot.onset_index, "time": round(spot.onset_time, 4)},
@@ -147,6 +210,10 @@ class StreamRunner:
             log.debug("face %d: spot without an apex image skipped", face_id)
             return
         event = self._event(face_id, spot)
+        if event is None:  # cannot happen after warm-up (the spotter learned neutral frames); never guess
+            log.warning("face %d: spot at frame %d skipped: no neutral frame for the flow input",
+                        face_id, spot.apex_index)
+            return
         self.summary.events += 1
         self.summary.incomplete_events += 0 if spot.complete else 1
         self._last_label[face_id] = (event["fused"]["label"], "event", spot.offset_time)
@@ -164,6 +231,23 @@ class StreamRunner:
             ref = prepare(sp.neutral) if prepare else sp.neutral
             cached = self._refs[fid] = (sp.version, ref)
         return cached[1]
+
+    def _track_neutral(self, fid: int, sp: Spotter, version_before: int, frame: Frame,
+                       landmarks: np.ndarray) -> None:
+        """Flow mode: keep the face's last neutral frame; crop it once an expression starts."""
+        if sp.version < version_before:  # the baseline was reset: its neutral frame is stale
+            self._neutral.pop(fid, None)
+        elif sp.version > version_before and (fid not in self._neutral
+                                               or sp.deviation <= QUIET * sp.threshold):
+            # A still frame the spotter learned from. The first frames of a slow rise are still
+            # and below the threshold too: only a quiet one (far below the threshold) may be
+            # the onset, or the flow would miss the start of the motion that training saw.
+            self._neutral[fid] = NeutralReference(frame.index, frame.image, landmarks)
+        ref = self._neutral.get(fid)
+        if ref is not None and sp.active and ref.holds_frame:
+            # The onset is fixed now: crop it and let the frame go (memory stays one crop per face).
+            with self.timer.stage("preprocess"):
+                ref.crop(self.preprocess)
 
     # -- one frame -------------------------------------------------------------
     def process(self, frame: Frame) -> tuple[list[dict], list[FaceView]]:
@@ -192,13 +276,18 @@ class StreamRunner:
                     s.faces_seen += 1
                 sp = self._spotters[fid]
                 landmarks = np.asarray(face.landmarks, np.float32)
+                version = sp.version
                 with self.timer.stage("spotting"):
                     spot = sp.update(frame.index, frame.time, landmarks, frame.image)
+                if self.input_mode == "flow":
+                    self._track_neutral(fid, sp, version, frame, landmarks)
                 self._emit(fid, spot, events)
-                view = FaceView(fid, face.box, landmarks, sp.deviation, sp.threshold, sp.ready,
-                                sp._active is not None)
+                view = FaceView(fid, face.box, landmarks, sp.deviation, sp.threshold, sp.ready, sp.active)
+                live = None
                 if self.every_frame:
-                    live = self.classify(frame.image, landmarks, sp.aligned, self._reference(fid, sp))
+                    live = self.classify(frame.image, landmarks, sp.aligned, self._reference(fid, sp),
+                                         self._neutral.get(fid))
+                if live is not None:
                     view.label, view.label_source = live["fused"]["label"], "live"
                 elif fid in self._last_label and frame.time - self._last_label[fid][2] < 1.0:
                     view.label, view.label_source = self._last_label[fid][:2]
@@ -207,6 +296,7 @@ class StreamRunner:
                 self._emit(fid, self._spotters.pop(fid).flush(frame.index, frame.time), events)
                 self._last_label.pop(fid, None)
                 self._refs.pop(fid, None)
+                self._neutral.pop(fid, None)
                 s.faces_lost += 1
             s.max_faces_in_frame = max(s.max_faces_in_frame, len(faces))
             if faces:
@@ -227,6 +317,7 @@ class StreamRunner:
         events: list[dict] = []
         for fid in list(self._spotters):
             self._emit(fid, self._spotters.pop(fid).flush(index, time_s), events)
+            self._neutral.pop(fid, None)
         return events
 
     def run(self, frames: Iterable[Frame], max_frames: int | None = None,

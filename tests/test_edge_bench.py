@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import edge_support as es
 from edge.bench import STAGES, bench, format_report, memory_check
 from edge.runtime import RunOptions
@@ -17,6 +19,7 @@ def test_bench_times_every_stage_and_compares_with_the_peer():
     for stage in ("detect", "track", "landmarks", "preprocess", "cnn", "ecrl", "fusion", "total"):
         assert stage in r["stages"], stage
     assert list(r["stages"]) == [s for s in STAGES if s in r["stages"]]
+    assert "flow" not in r["stages"] and r["input_mode"] == "apex"  # an apex model computes no flow
     assert r["stages"]["landmarks"]["calls"] == 20  # one face, every frame
     assert 1 <= r["stages"]["detect"]["calls"] <= 6  # tracking: the detector runs every 5th frame
     total = r["stages"]["total"]["frame_median_ms"]
@@ -29,8 +32,21 @@ def test_bench_times_every_stage_and_compares_with_the_peer():
     assert "| cnn |" in text and "the peer's speed" in text
 
 
-def test_memory_stays_flat_over_a_long_run():
-    m = memory_check(es.model_file("int8"), frames=600, every=200, size=(320, 240),
+def test_bench_times_the_flow_of_a_flow_model():
+    r = bench(es.model_file("int8", "flow"), frames=20, options=OPTIONS, warmup=3)
+    assert r["input_mode"] == "flow" and r["flow_method"] == "dis" and r["frames"] == 20
+    assert list(r["stages"]) == [s for s in STAGES if s in r["stages"]]
+    # one face with a neutral frame on every timed frame: one flow (and one CNN call) each
+    assert r["stages"]["flow"]["calls"] == r["stages"]["cnn"]["calls"] == 20
+    assert 0 < r["stages"]["flow"]["call_median_ms"] < r["stages"]["total"]["frame_median_ms"]
+    assert r["peer_comparison"]["ours_median_ms"] > 0 and r["faces"]["frame_errors"] == 0
+    text = format_report(r)
+    assert "| flow |" in text and "dis optical flow" in text
+
+
+@pytest.mark.parametrize("input_mode", ["apex", "flow"])
+def test_memory_stays_flat_over_a_long_run(input_mode):
+    m = memory_check(es.model_file("int8", input_mode), frames=600, every=200, size=(320, 240),
                      options=OPTIONS)
     assert m["frames"] == 600 and [n for n, _ in m["samples"]] == [200, 400, 600]
     assert m["frames_with_faces"] == 600 and m["frame_errors"] == 0

@@ -139,3 +139,51 @@ def test_cli_refuses_a_bad_model_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "bare.tflite has no usable mer-tf metadata" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_input_mode_defaults_to_apex_for_older_metadata(tmp_path):
+    info = ModelInfo.load(es.write_model(tmp_path, "old.tflite", input_mode=None))
+    assert "input_mode" not in info.meta and "input_spec" not in info.meta
+    assert info.input_mode == "apex" and info.input_spec is None and info.flow_method is None
+    assert ModelInfo.load(es.model_file("int8")).input_mode == "apex"
+
+
+@pytest.mark.parametrize("variant", ["float32", "int8"])
+def test_flow_model_info(variant):
+    info = ModelInfo.load(es.model_file(variant, "flow"))
+    assert info.input_mode == "flow" and info.flow_method == "dis"
+    assert info.input_spec["mode"] == "flow" and info.trained_with() == ("blazeface", "mediapipe")
+    assert info.input_channels == 3
+    info.check_interpreter((es.SIZE, es.SIZE, 3), variant)
+
+
+def test_unknown_input_mode_is_refused_naming_it(tmp_path):
+    path = es.write_model(tmp_path, "mode.tflite", input_mode="depth")
+    with pytest.raises(ModelMetadataError, match=r"mode.tflite: input_mode 'depth' is not supported.*'apex', 'flow'"):
+        ModelInfo.load(path)
+    # the same through the command: one line, exit code 2, no traceback
+    result = subprocess.run([sys.executable, "-m", "edge.cli", "run", str(path), "--source", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "input_mode 'depth'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_flow_specs_are_refused_naming_them(tmp_path):
+    spec = es.input_meta("flow")["input_spec"]
+    cases = [
+        ({**spec, "flow_method": "raft"}, r"flow method 'raft' is not supported.*'dis', 'tvl1', 'farneback'"),
+        ({k: v for k, v in spec.items() if k != "flow_method"}, "must record its flow method"),
+        ({**spec, "mode": "apex"}, "input_mode 'flow' disagrees with input_spec mode 'apex'"),
+        ({**spec, "preprocess": {**spec["preprocess"], "face_span": 3.0}}, "crop parameters of input_spec"),
+        ("dis", "'input_spec' must be a dictionary"),
+    ]
+    for i, (bad, message) in enumerate(cases):
+        path = es.write_model(tmp_path, f"flow{i}.tflite", input_mode="flow", input_spec=bad)
+        with pytest.raises(ModelMetadataError, match=message):
+            ModelInfo.load(path)
+    # a flow model whose metadata has no input_spec at all: its flow method is unknown, never guessed
+    data = es.bare("int8", "flow")
+    meta = {**es.metadata(data, "int8", input_mode=None), "input_mode": "flow"}
+    path = tmp_path / "nospec.tflite"
+    path.write_bytes(tm.embed(data, meta))
+    with pytest.raises(ModelMetadataError, match="must record its flow method in input_spec.flow_method"):
+        ModelInfo.load(path)

@@ -86,6 +86,7 @@ def test_whole_loop_on_a_synthetic_video(synthetic_video, tmp_path):
         assert abs(sum(e["cnn"]["scores"].values()) - 1) < 0.01
         assert e["ecrl"]["label"] in (None, *CLASSES)
         assert e["fused"]["label"] in CLASSES and e["fused"]["reason"]
+        assert e["input"] == {"mode": "apex"}
     # spotting finds the generator's expressions: most clips have an event whose apex lies inside them
     hits = sum(any(on - 2 <= e["apex"]["frame"] <= off + 2 for e in events) for on, off, _ in truth)
     assert hits >= len(truth) - 1, (truth, [(e["onset"], e["apex"], e["offset"]) for e in events])
@@ -150,7 +151,8 @@ def test_cli_run_on_an_image_folder_with_a_truncated_jpeg(photos, tmp_path):
     assert summary["corrupt_frames"] == 1 and summary["frames_with_faces"] == 11
 
 
-def test_fast_path_needs_only_the_edge_extra(photos, tmp_path):
+@pytest.mark.parametrize("input_mode", ["apex", "flow"])
+def test_fast_path_needs_only_the_edge_extra(photos, tmp_path, input_mode):
     """BlazeFace + MediaPipe landmarks run with TensorFlow, mediapipe and dlib all unimportable."""
     face = _canvas(photos["grace_hopper"])
     for i in range(6):
@@ -160,7 +162,7 @@ def test_fast_path_needs_only_the_edge_extra(photos, tmp_path):
         "for m in ('tensorflow', 'keras', 'mediapipe', 'dlib', 'face_recognition_models', 'skimage', 'matplotlib'):\n"
         "    sys.modules[m] = None\n"
         "from edge.cli import main\n"
-        f"sys.exit(main(['run', {str(es.model_file('int8'))!r}, '--source', {str(tmp_path)!r},"
+        f"sys.exit(main(['run', {str(es.model_file('int8', input_mode))!r}, '--source', {str(tmp_path)!r},"
         f" '--events', {str(tmp_path / 'ev.jsonl')!r}, '--no-progress']))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -185,3 +187,82 @@ def test_cli_reports_a_video_that_ends_early(photos, tmp_path):
     assert "the source ended early" in result.stdout and "of 30 announced" in result.stdout
     summary = json.loads((tmp_path / "ev.jsonl").read_text().splitlines()[-1])
     assert summary["ended_early"] and 0 < summary["frames"] < 30
+
+
+def _record(frames: dict):
+    """An on_frame hook keeping each frame's image and its faces' landmarks (short videos only)."""
+    return lambda f, views: frames.__setitem__(f.index, (f.image, {v.face_id: v.landmarks for v in views}))
+
+
+def test_flow_model_classifies_the_onset_to_apex_flow(synthetic_video):
+    """A flow model's events come from flow_input(neutral crop, apex crop), both cropped with the
+    neutral frame's transform as in training; not from the apex face."""
+    from edge.sources import open_source
+    from mer_tf.flow import flow_input
+    from mer_tf.preprocess import align_face, preprocess_face
+
+    path, n_frames, truth = synthetic_video
+    runner, info = build_runner(es.model_file("float32", "flow"), OPTIONS)
+    assert info.input_mode == runner.input_mode == "flow" and runner.flow_method == "dis"
+    frames, events = {}, []
+    with open_source(str(path)) as src:
+        summary = runner.run(src, on_event=events.append, on_frame=_record(frames))
+    assert summary.frames == n_frames and summary.frame_errors == 0
+    hits = sum(any(on - 2 <= e["apex"]["frame"] <= off + 2 for e in events) for on, off, _ in truth)
+    assert hits >= len(truth) - 1 and len(events) == summary.events
+    params = info.preprocess
+    for e in events:
+        fid, ref, apex = e["face_id"], e["input"]["reference_frame"], e["apex"]["frame"]
+        assert e["input"]["mode"] == "flow" and e["input"]["method"] == "dis"
+        assert ref < e["onset"]["frame"] <= apex  # the last neutral frame before the onset
+        ref_image, ref_faces = frames[ref]
+        apex_image, apex_faces = frames[apex]
+        onset_crop, _ = align_face(ref_image, ref_faces[fid], params)
+        apex_crop, _ = align_face(apex_image, ref_faces[fid], params)  # the onset's transform, as in training
+        flow = flow_input(onset_crop, apex_crop, "dis")
+        assert flow.min() >= -1 and flow.max() <= 1 and flow[..., 2].min() >= 0
+        # close to what training builds from the clip's annotated onset frame (FeatureStore):
+        # the reference is a quiet frame, not one of the slow first frames of the rise
+        on = next(t[0] for t in truth if t[0] <= apex <= t[1])
+        train_onset = frames[on][1][fid]
+        train_flow = flow_input(align_face(frames[on][0], train_onset, params)[0],
+                                align_face(apex_image, train_onset, params)[0], "dis")
+        assert np.corrcoef(flow.ravel(), train_flow.ravel())[0, 1] > 0.8, (on, ref, apex)
+        assert np.abs(flow - train_flow).mean() < 0.5 * np.abs(train_flow).mean(), (on, ref, apex)
+        want = np.exp(runner.classifier(flow[None])[0])
+        got = np.array([e["cnn"]["scores"][c] for c in CLASSES])
+        np.testing.assert_allclose(got, want, atol=1e-4)
+        # what the apex-face path would have given differs: the check above can fail
+        apex_face = preprocess_face(apex_image, apex_faces[fid], params)
+        assert np.abs(np.exp(runner.classifier(apex_face[None])[0]) - got).max() > 1e-3
+
+
+def test_flow_model_every_frame_classifies_neutral_to_current(synthetic_video):
+    """--every-frame with a flow model: live labels from the flow between the face's last neutral
+    frame and the current one; one crop per face is kept, the neutral frame itself is let go."""
+    from edge.sources import open_source
+    from mer_tf.flow import flow_input
+    from mer_tf.preprocess import align_face
+
+    path, _, truth = synthetic_video
+    runner, info = build_runner(es.model_file("int8", "flow"), RunOptions(**{**OPTIONS.__dict__, "every_frame": True}))
+    frames, labelled, active = {}, [], []
+    with open_source(str(path)) as src:
+        for frame in src:  # frame by frame: run() would end the stream (and drop the faces) at the end
+            _, views = runner.process(frame)
+            _record(frames)(frame, views)
+            labelled.append([v.label for v in views])
+            active += [frame.index] if views and views[0].active else []
+            if len(active) == 3:  # three frames into the first expression
+                break
+    assert active and active[0] <= truth[0][1]
+    assert all(labels and labels[0] in CLASSES for labels in labelled[1:])  # every face after its first frame
+    (fid, ref), = runner._neutral.items()
+    assert ref.frame_index < active[0]  # frozen at the last quiet frame before the expression
+    assert not ref.holds_frame  # only its crop is kept
+    stop = active[-1] + 1
+    image, faces = frames[stop - 1]
+    got = runner.network_input(image, faces[fid], ref)
+    onset_crop, _ = align_face(frames[ref.frame_index][0], frames[ref.frame_index][1][fid], info.preprocess)
+    np.testing.assert_array_equal(
+        got, flow_input(onset_crop, align_face(image, ref.landmarks, info.preprocess)[0], "dis"))
