@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,15 @@ class Augmentation:
         return cls(False, 0.0, 0.0, 0.0, 0.0)
 
 
+# np.load parses each header with ast.literal_eval, and CPython 3.11.7 can fail
+# ("AST constructor recursion depth mismatch") when two threads parse at once:
+# tf.data's parallel map calls this from several threads. The GIL serializes
+# the work anyway, so the lock costs nothing.
+_NPZ_LOCK = threading.Lock()
+
+
 def _load_npz(path: bytes) -> np.ndarray:
-    with np.load(path.decode()) as z:
+    with _NPZ_LOCK, np.load(path.decode()) as z:
         return z["image"].astype(np.float32)
 
 
