@@ -30,7 +30,7 @@ def _warp(img: np.ndarray, k: int, amount: float, shift: tuple[int, int]) -> np.
     return out
 
 
-def make_samples(root: Path, subjects: int = 4, clips_per_class: int = 1, size: int = 320) -> list[Sample]:
+def make_samples(root: Path, subjects: int = 4, clips_per_class: int = 1, size: int = 384) -> list[Sample]:
     """`subjects` subjects alternating between the two photos; 3 classes; 3 frames per clip."""
     photos = {n: cv2.resize(load_sample_photo(n), (size, size)) for n in ("astronaut", "grace_hopper")}
     names = list(photos)
