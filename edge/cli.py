@@ -97,7 +97,7 @@ def _run(args) -> int:
         if bar is not None:
             bar.close()
     s = summary
-    msg = (f"{s.frames} frames ({s.fps:.1f} fps): {s.events} micro-expression events "
+    msg = (f"{s.frames} frames ({s.fps:.1f} fps, {s.input_mode} model): {s.events} micro-expression events "
            f"({s.incomplete_events} incomplete); faces seen {s.faces_seen}, lost {s.faces_lost}, "
            f"at most {s.max_faces_in_frame} in a frame; frames without a face {s.frames_without_faces}; "
            f"corrupt frames {s.corrupt_frames}; frame errors {s.frame_errors}")

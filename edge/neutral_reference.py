@@ -4,8 +4,10 @@ A flow model (`mer train --input flow`) was trained on the optical flow from a
 clip's onset frame to its apex frame, both cropped with the onset frame's
 alignment transform (`mer_tf.data.FeatureStore`: ``align_face(onset, lm_onset)``
 and ``align_face(apex, lm_onset)``, neither enhanced). On the device the onset
-is the last frame the spotter judged still and neutral (the frame it last
-learned its baseline from) before the expression rose above the threshold.
+is the last quiet frame before the expression rose above the threshold: a
+frame the spotter learned its baseline from (still, below the threshold) whose
+own deviation is well below the threshold (see `edge.stream.QUIET`), so the
+slow first frames of a rise are not taken for neutral.
 
 Memory stays flat: each face holds at most one frame reference (dropped as
 soon as the crop is made) and one S x S uint8 crop.
@@ -24,10 +26,12 @@ class NeutralReference:
         image: the frame (BGR uint8); held only until `crop` is first needed.
         landmarks: its 68 landmarks in image pixels; they fix the alignment
             transform of both flow crops, as in training.
+        time: its stream time in seconds.
     """
 
-    def __init__(self, frame_index: int, image: np.ndarray, landmarks: np.ndarray):
+    def __init__(self, frame_index: int, image: np.ndarray, landmarks: np.ndarray, time: float = 0.0):
         self.frame_index = int(frame_index)
+        self.time = float(time)
         self.landmarks = np.array(landmarks, dtype=np.float32)  # a copy: the caller's array may change
         self._image: np.ndarray | None = image
         self._crop: np.ndarray | None = None

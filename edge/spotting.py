@@ -141,6 +141,7 @@ class Spotter:
         self._warm: list[np.ndarray] = []  # the still frames of the warm-up
         self._active: dict | None = None
         self.deviation = 0.0
+        self.raw_deviation = 0.0
         self.aligned: np.ndarray | None = None
 
     @property
@@ -179,9 +180,12 @@ class Spotter:
             self._prev, self.aligned = pts, pts
             return None
         aligned = align_to(pts, self.neutral)
+        iod = max(interocular(self.neutral), 1e-6)
+        # This frame alone, unsmoothed: a frame earlier than the smoothed deviation at the start
+        # of a rise (callers use it to pick a truly neutral frame; spotting uses the smoothed one).
+        self.raw_deviation = self._deviation(aligned, iod)
         if self.aligned is not None and p.smoothing < 1:
             aligned = (p.smoothing * aligned + (1 - p.smoothing) * self.aligned).astype(np.float32)
-        iod = max(interocular(self.neutral), 1e-6)
         motion = float(np.linalg.norm(aligned - self._prev, axis=1).mean() / iod)
         self._prev, self.aligned = aligned, aligned
         dev = self.deviation = self._deviation(aligned, iod)

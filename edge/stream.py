@@ -36,9 +36,10 @@ from edge.timing import StageTimer
 
 log = logging.getLogger(__name__)
 
-# A frame may be a flow model's onset (neutral reference) when its deviation from the baseline
-# is at most this fraction of the onset threshold (see StreamRunner._track_neutral).
+# A frame may be a flow model's onset (neutral reference) when its own (unsmoothed) deviation
+# from the baseline is at most this fraction of the onset threshold (StreamRunner._track_neutral).
 QUIET = 0.5
+MAX_AGE_S = 1.0
 
 
 @dataclass
@@ -74,6 +75,7 @@ class RunSummary:
     ended_early: bool = False
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    input_mode: str = "apex"  # what the CNN was fed: "apex" faces or "flow" (onset -> apex)
 
     @property
     def fps(self) -> float:
@@ -118,7 +120,7 @@ class StreamRunner:
         self.spotter_params = spotter_params or SpotterParams()
         self.every_frame = every_frame
         self.timer = timer or StageTimer(enabled=False)
-        self.summary = RunSummary()
+        self.summary = RunSummary(input_mode=input_mode)
         self._spotters: dict[int, Spotter] = {}
         self._last_label: dict[int, tuple[str, str, float]] = {}  # face id -> (label, source, time)
         self._refs: dict[int, tuple[int, Any]] = {}  # face id -> (baseline version, prepared neutral)
@@ -237,12 +239,16 @@ class StreamRunner:
         """Flow mode: keep the face's last neutral frame; crop it once an expression starts."""
         if sp.version < version_before:  # the baseline was reset: its neutral frame is stale
             self._neutral.pop(fid, None)
-        elif sp.version > version_before and (fid not in self._neutral
-                                               or sp.deviation <= QUIET * sp.threshold):
+        elif sp.version > version_before:
             # A still frame the spotter learned from. The first frames of a slow rise are still
-            # and below the threshold too: only a quiet one (far below the threshold) may be
-            # the onset, or the flow would miss the start of the motion that training saw.
-            self._neutral[fid] = NeutralReference(frame.index, frame.image, landmarks)
+            # and below the threshold too: only a quiet one (far below the threshold, judged on
+            # this frame's own deviation: the smoothed one lags a frame) may be the onset, or the
+            # flow would miss the start of the motion that training saw. A reference older than
+            # MAX_AGE_S is replaced anyway: head drift since then would show up as flow.
+            old = self._neutral.get(fid)
+            if (old is None or sp.raw_deviation <= QUIET * sp.threshold
+                    or frame.time - old.time > MAX_AGE_S):
+                self._neutral[fid] = NeutralReference(frame.index, frame.image, landmarks, frame.time)
         ref = self._neutral.get(fid)
         if ref is not None and sp.active and ref.holds_frame:
             # The onset is fixed now: crop it and let the frame go (memory stays one crop per face).

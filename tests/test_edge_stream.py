@@ -266,3 +266,39 @@ def test_flow_model_every_frame_classifies_neutral_to_current(synthetic_video):
     onset_crop, _ = align_face(frames[ref.frame_index][0], frames[ref.frame_index][1][fid], info.preprocess)
     np.testing.assert_array_equal(
         got, flow_input(onset_crop, align_face(image, ref.landmarks, info.preprocess)[0], "dis"))
+
+
+def test_flow_reference_is_the_last_quiet_recent_neutral_frame():
+    """The rule that picks a flow model's onset frame, step by step on a real Spotter."""
+    from edge import stream
+    from edge.sources import Frame
+    from edge.spotting import Spotter
+
+    runner = build_runner(es.model_file("int8", "flow"), OPTIONS)[0]
+    sp = Spotter()
+    sp._threshold = 0.02
+    image = np.zeros((48, 64, 3), np.uint8)
+    lm = np.random.default_rng(0).uniform(10, 40, (68, 2)).astype(np.float32)
+
+    def step(index, t, learned, raw, active=False):
+        before = sp.version
+        sp.version += learned
+        sp.raw_deviation = raw
+        sp._active = {} if active else None
+        runner._track_neutral(1, sp, before, Frame(index=index, time=t, image=image.copy()), lm + index)
+        return runner._neutral.get(1)
+
+    assert step(0, 0.0, False, 0.0) is None  # nothing learned yet: no reference
+    assert step(1, 0.1, True, 0.015).frame_index == 1  # the first learned frame, even if not quiet
+    assert step(2, 0.2, True, 0.005).frame_index == 2  # quiet: replaces it
+    assert step(3, 0.3, True, 0.015).frame_index == 2  # learned but already rising: kept out
+    assert step(4, 0.4, False, 0.004).frame_index == 2  # not learned (moving): kept out
+    ref = step(5, 0.2 + stream.MAX_AGE_S + 0.05, True, 0.015)
+    assert ref.frame_index == 5  # the reference was too old: any learned frame replaces it
+    np.testing.assert_array_equal(ref.landmarks, lm + 5)  # a copy of that frame's landmarks
+    assert ref.holds_frame
+    assert step(6, 1.5, False, 0.05, active=True) is ref and not ref.holds_frame  # onset: crop made, frame let go
+    assert ref.crop(runner.preprocess).shape == (es.SIZE, es.SIZE)
+    sp.version = 0  # a reset baseline (a long expression): the reference is stale
+    runner._track_neutral(1, sp, 5, Frame(index=7, time=1.6, image=image), lm)
+    assert 1 not in runner._neutral
