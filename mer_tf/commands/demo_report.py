@@ -89,6 +89,11 @@ def _edge_section(rep: Report, out: Path) -> None:
     if not summary:
         rep.paragraph("The edge run did not happen.")
         return
+    trained = _load(out / "model" / "config.json") or {}
+    rep.paragraph(f"`mer-edge run` on the int8 model, {trained.get('detector', 'dlib')} detector + "
+                  f"{trained.get('landmarker', 'dlib')} landmarks (the backends the model and ECRL were trained "
+                  f"with), {summary.get('input_mode', trained.get('input', 'apex'))} input. The annotated video is "
+                  "edge/annotated.mp4; the events are edge/events.jsonl.")
     keep = ("frames", "frames_with_faces", "frames_without_faces", "faces_seen", "events", "frame_errors", "fps")
     rep.table([{k: summary.get(k) for k in keep}])
     truth = _load(out / "edge" / "holdout.truth.json") or []
