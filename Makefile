@@ -32,7 +32,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-all: $(STAMP)
+# The slow tests include quantization-aware training, which runs in .venv-qat.
+test-all: $(STAMP) $(QAT_STAMP)
 	$(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
