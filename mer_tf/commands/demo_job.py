@@ -91,6 +91,8 @@ def _write_video(samples, subject: str, path: Path, fps: float = 25.0) -> dict:
     from mer_tf.report import atomic_write_text
 
     clips = sorted((s for s in samples if s.subject == subject), key=lambda s: s.sample_id)
+    if not clips:
+        raise ValueError(f"subject {subject!r} has no clips to put in the edge video")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(".tmp-" + path.name)
     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
