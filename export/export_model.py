@@ -6,14 +6,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
 from export.model_folder import ModelFolder
 from export.quantization import MODES, QuantizationConfig
 from mer_tf import tflite_metadata
+from mer_tf.report import atomic_folder
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +27,6 @@ def parse_variants(text: str | Sequence[str]) -> list[str]:
     if bad or not names:
         raise ValueError(f"--variants must be a comma-separated subset of {','.join(MODES)}. Received: {text!r}")
     return list(dict.fromkeys(names))
-
-
-def replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished `tmp` folder to `out`; an earlier `out` is replaced only at the end."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}-{int(time.time())}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def export_model(
@@ -103,9 +91,7 @@ def export_model(
     check = train.spread(check_samples, seed=1).x if train is not None and check_samples > 0 else None
 
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         base = {
             "labels": folder.labels,
             "preprocess": folder.preprocess,
@@ -141,10 +127,6 @@ def export_model(
                                "source": calib.source if calib is not None else None},
         }
         tflite_metadata.atomic_write(tmp / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     manifest["out_dir"] = str(out)
     return manifest
 

@@ -37,3 +37,20 @@ def test_atomic_write_leaves_no_temp(tmp_path):
     atomic_write_text(tmp_path / "a" / "b.txt", "hello")
     assert (tmp_path / "a" / "b.txt").read_text() == "hello"
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["b.txt"]
+
+
+def test_atomic_folder_replaces_only_on_success(tmp_path):
+    import pytest
+
+    from mer_tf.report import atomic_folder
+
+    out = tmp_path / "model"
+    with atomic_folder(out) as tmp:
+        (tmp / "a.txt").write_text("first")
+    assert (out / "a.txt").read_text() == "first"
+    with pytest.raises(RuntimeError):
+        with atomic_folder(out) as tmp:
+            (tmp / "a.txt").write_text("half")
+            raise RuntimeError("killed")
+    assert (out / "a.txt").read_text() == "first"  # the earlier folder survives an interrupted write
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary left behind

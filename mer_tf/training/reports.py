@@ -6,15 +6,13 @@ import csv
 import io
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from mer_tf.report import atomic_write_text
+from mer_tf.report import atomic_folder, atomic_write_text  # noqa: F401  (atomic_folder re-exported)
 
 
 def write_json(path: Path, payload) -> Path:
@@ -102,25 +100,3 @@ def plot_history(path: Path, history: dict, title: str) -> Path:
         plt.close(fig)
 
 
-@contextmanager
-def atomic_folder(out_dir: str | Path):
-    """Yield a temporary folder; on success it replaces `out_dir` in one rename.
-
-    An interrupted run leaves only a `.tmp-*` folder beside `out_dir`, never a
-    half-written `out_dir` that loads.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        yield tmp
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
