@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from export.model_folder import ModelFolder
 from export.quantization import MODES, QuantizationConfig
 from mer_tf import tflite_metadata
-from mer_tf.report import atomic_folder
+from mer_tf.atomic import atomic_folder
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mer_tf.ecrl.jsonio import atomic_write_json
+from mer_tf.atomic import atomic_write_json
 from mer_tf.faces.ibug68 import check_landmarks, eye_centers
 
 NORMALIZATIONS = ("unit", "symmetric", "per_image")
@@ -153,7 +153,7 @@ class FacePreprocessParams:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``preprocess.json`` atomically (temp file, then rename)."""
-        return atomic_write_json(Path(path), self.to_dict())
+        return atomic_write_json(Path(path), self.to_dict(), sort_keys=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "FacePreprocessParams":

@@ -35,12 +35,13 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mer_tf.atomic import atomic_write_bytes
 
 SCHEMA = "mer-tf.tflite-metadata"
 SCHEMA_VERSION = 1
@@ -190,19 +191,8 @@ def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `data` atomically (see `mer_tf.atomic`)."""
+    atomic_write_bytes(path, data)
 
 
 def quantize(x: np.ndarray, params: dict[str, Any]) -> np.ndarray:

@@ -54,3 +54,16 @@ def test_atomic_folder_replaces_only_on_success(tmp_path):
             raise RuntimeError("killed")
     assert (out / "a.txt").read_text() == "first"  # the earlier folder survives an interrupted write
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary left behind
+
+
+def test_atomic_json_and_bytes(tmp_path):
+    import json
+
+    from mer_tf.atomic import atomic_write_bytes, atomic_write_json
+
+    atomic_write_json(tmp_path / "a.json", {"b": 1, "a": 2}, sort_keys=True)
+    assert (tmp_path / "a.json").read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
+    assert json.loads((tmp_path / "a.json").read_text()) == {"a": 2, "b": 1}
+    atomic_write_bytes(tmp_path / "x.bin", b"\x00\x01")
+    assert (tmp_path / "x.bin").read_bytes() == b"\x00\x01"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "x.bin"]

@@ -23,11 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import os
     import sys
-    import tempfile
-    from pathlib import Path
 
     from mer_tf.datasets import load_dataset
 
@@ -35,12 +31,9 @@ def run(args: argparse.Namespace) -> int:
                           progress=True)
     print(report.summary())
     if args.json:
-        target = Path(args.json)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(report.to_dict(), handle, indent=2)
-        os.replace(tmp, target)
+        from mer_tf.atomic import atomic_write_json
+
+        atomic_write_json(args.json, report.to_dict())
     if not report.samples:
         print(f"mer: error: no usable sample in {args.path}; see the quirks above.", file=sys.stderr)
         return 1

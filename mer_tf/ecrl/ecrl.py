@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mer_tf.ecrl.jsonio import atomic_write_json
+from mer_tf.atomic import atomic_write_json
 from mer_tf.ecrl.features import FEATURE_NAMES, NeutralReference, extract_features
 from mer_tf.ecrl.rules import EVIDENCE, RULES, default_thresholds
 from mer_tf.ecrl.verdict import Verdict
@@ -123,7 +123,7 @@ class ECRL:
         path = Path(path)
         if path.is_dir():
             path = path / "ecrl.json"
-        return atomic_write_json(path, self.to_dict())
+        return atomic_write_json(path, self.to_dict(), sort_keys=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ECRL":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -12,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mer_tf.report import atomic_folder, atomic_write_text  # noqa: F401  (atomic_folder re-exported)
+from mer_tf.atomic import atomic_folder, atomic_write_json, atomic_write_text  # noqa: F401  (re-exported)
 
 
 def write_json(path: Path, payload) -> Path:
-    atomic_write_text(Path(path), json.dumps(payload, indent=2, default=_json_default) + "\n")
-    return Path(path)
+    return atomic_write_json(path, payload, default=_json_default)
 
 
 def _json_default(value):
