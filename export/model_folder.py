@@ -171,6 +171,7 @@ class ModelFolder:
 
     def _dataset_arrays(self, data: Path, dataset: str | None, cache_dir: str | None, progress: bool) -> SampleArrays:
         from mer_tf.data import FeatureStore
+        from mer_tf.ecrl.subject_neutral import with_subject_neutrals
         from mer_tf.training.config import TrainConfig
         from mer_tf.training.samples import label_indices, load_samples
 
@@ -184,6 +185,7 @@ class ModelFolder:
         config = TrainConfig.from_dict(settings)
         samples = load_samples(config)
         feats = FeatureStore(config.input_spec(), config.cache_dir).load_all(samples, progress=progress)
+        feats = with_subject_neutrals(samples, feats)  # data without onset frames: each subject's mean face
         return SampleArrays(
             x=np.stack([f.image for f in feats]),
             y=np.asarray(label_indices(samples, self.labels, config.class_scheme)),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 
-from mer_tf.labels import CLASSES
+from mer_tf.labels import CLASSES, MEGC3
+
+SCHEMES = {"seven": CLASSES, "megc3": MEGC3}
 
 ACTIONS = ("keep", "check", "ecrl")
 
@@ -29,6 +31,24 @@ PAPER_TABLE = {
     "ecrl_wins": ["Disgust"],
 }
 
+# Fig. 6 read on the MEGC 3 classes. Literally, it keeps the CNN's positive and
+# surprise and checks its negative; ECRL's Disgust override then never changes
+# a 3-class label (Disgust is negative), so the literal reading is the CNN.
+MEGC3_PAPER_TABLE = {
+    "name": "megc3_paper",
+    "scheme": "megc3",
+    "cnn": {"negative": "check", "positive": "keep", "surprise": "keep"},
+    "ecrl_wins": [],
+}
+# The reading in the spirit of "ECRL checks the CNN's negative verdicts": a CNN
+# negative is overturned when a Happy or Surprise rule fires (positive, surprise).
+MEGC3_CHECK_TABLE = {
+    "name": "megc3_check",
+    "scheme": "megc3",
+    "cnn": {"negative": "check", "positive": "keep", "surprise": "keep"},
+    "ecrl_wins": ["positive", "surprise"],
+}
+
 
 class FusionPolicy:
     """How the CNN's label and ECRL's verdict make the final label.
@@ -40,8 +60,10 @@ class FusionPolicy:
     no rule fired) the CNN is kept. Other policies are other tables.
 
     Args:
-        table: ``{"name": str, "cnn": {class: "keep"|"check"|"ecrl"} for all
-            seven classes, "ecrl_wins": [class, ...]}``.
+        table: ``{"name": str, "scheme": "seven" (default) or "megc3",
+            "cnn": {class: "keep"|"check"|"ecrl"} for every class of the
+            scheme, "ecrl_wins": [class, ...]}``. In the megc3 scheme both
+            labels are MEGC classes (map ECRL's verdict with SEVEN_TO_MEGC3).
 
     Example:
         >>> FusionPolicy.paper().fuse("Sad", "Disgust")
@@ -51,19 +73,25 @@ class FusionPolicy:
     def __init__(self, table: dict):
         if not isinstance(table, dict) or not isinstance(table.get("cnn"), dict):
             raise ValueError("A fusion table needs a 'cnn' mapping from each class to an action.")
+        scheme = table.get("scheme", "seven")
+        if scheme not in SCHEMES:
+            raise ValueError(f"Unknown fusion scheme {scheme!r}; use one of {sorted(SCHEMES)}.")
+        classes = SCHEMES[scheme]
         cnn = table["cnn"]
-        missing = [c for c in CLASSES if c not in cnn]
-        unknown = sorted(set(cnn) - set(CLASSES))
+        missing = [c for c in classes if c not in cnn]
+        unknown = sorted(set(cnn) - set(classes))
         if missing or unknown:
-            raise ValueError(f"The fusion table's 'cnn' must list exactly {CLASSES}; missing {missing}, unknown {unknown}.")
+            raise ValueError(f"The fusion table's 'cnn' must list exactly {classes}; missing {missing}, unknown {unknown}.")
         bad = {c: a for c, a in cnn.items() if a not in ACTIONS}
         if bad:
             raise ValueError(f"Unknown fusion actions {bad}; use one of {ACTIONS}.")
         wins = list(table.get("ecrl_wins", []))
-        if set(wins) - set(CLASSES):
-            raise ValueError(f"'ecrl_wins' lists unknown classes {sorted(set(wins) - set(CLASSES))}; use {CLASSES}.")
+        if set(wins) - set(classes):
+            raise ValueError(f"'ecrl_wins' lists unknown classes {sorted(set(wins) - set(classes))}; use {classes}.")
         self.name = str(table.get("name", "custom"))
-        self.actions = {c: cnn[c] for c in CLASSES}
+        self.scheme = scheme
+        self.classes = classes
+        self.actions = {c: cnn[c] for c in classes}
         self.ecrl_wins = frozenset(wins)
 
     @classmethod
@@ -72,9 +100,9 @@ class FusionPolicy:
         return cls(PAPER_TABLE)
 
     @classmethod
-    def cnn_only(cls) -> "FusionPolicy":
+    def cnn_only(cls, scheme: str = "seven") -> "FusionPolicy":
         """ECRL never changes anything: the ablation baseline."""
-        return cls({"name": "cnn_only", "cnn": {c: "keep" for c in CLASSES}, "ecrl_wins": []})
+        return cls({"name": "cnn_only", "scheme": scheme, "cnn": {c: "keep" for c in SCHEMES[scheme]}, "ecrl_wins": []})
 
     @classmethod
     def check_all(cls) -> "FusionPolicy":
@@ -88,15 +116,26 @@ class FusionPolicy:
         return cls(table)
 
     @classmethod
+    def megc3_paper(cls) -> "FusionPolicy":
+        """Fig. 6 read literally on the MEGC 3 classes (it then equals the CNN; see MEGC3_PAPER_TABLE)."""
+        return cls(MEGC3_PAPER_TABLE)
+
+    @classmethod
+    def megc3_check(cls) -> "FusionPolicy":
+        """On 3 classes: ECRL's positive or surprise verdict overturns a CNN negative."""
+        return cls(MEGC3_CHECK_TABLE)
+
+    @classmethod
     def named(cls, name: str) -> "FusionPolicy":
-        """``"paper"``, ``"cnn_only"`` or ``"check_all"``."""
-        makers = {"paper": cls.paper, "cnn_only": cls.cnn_only, "check_all": cls.check_all}
+        """``"paper"``, ``"cnn_only"``, ``"check_all"``, ``"megc3_paper"`` or ``"megc3_check"``."""
+        makers = {"paper": cls.paper, "cnn_only": cls.cnn_only, "check_all": cls.check_all,
+                  "megc3_paper": cls.megc3_paper, "megc3_check": cls.megc3_check}
         if name not in makers:
             raise ValueError(f"Unknown fusion policy {name!r}; choose one of {sorted(makers)} or give a table.")
         return makers[name]()
 
     def to_table(self) -> dict:
-        return {"name": self.name, "cnn": dict(self.actions), "ecrl_wins": sorted(self.ecrl_wins)}
+        return {"name": self.name, "scheme": self.scheme, "cnn": dict(self.actions), "ecrl_wins": sorted(self.ecrl_wins)}
 
     def needs_ecrl(self, cnn_label: str) -> bool:
         """Whether ECRL's verdict can change this CNN label (callers may skip ECRL otherwise)."""
@@ -106,9 +145,9 @@ class FusionPolicy:
         """(final label, reason code) from the CNN's label and ECRL's (None: no verdict)."""
         action = self.actions.get(cnn_label)
         if action is None:
-            raise ValueError(f"Unknown CNN label {cnn_label!r}; use one of {CLASSES}.")
+            raise ValueError(f"Unknown CNN label {cnn_label!r}; use one of {self.classes}.")
         if ecrl_label is not None and ecrl_label not in self.actions:
-            raise ValueError(f"Unknown ECRL label {ecrl_label!r}; use one of {CLASSES} or None.")
+            raise ValueError(f"Unknown ECRL label {ecrl_label!r}; use one of {self.classes} or None.")
         if action == "keep":
             return cnn_label, KEPT
         if ecrl_label is None:

@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser, model_flags=False)
     add_ray_arguments(parser)
     parser.add_argument("--cells", nargs="+", help="only these variants (default: all; see mer_tf.training.CELLS)")
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="run every cell with each of these seeds (paired: shared folds); default: --seed")
     parser.add_argument("--out", default="reports/ablation", help="report folder")
 
 
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     result = run_ablation(
-        config, args.out, cells=args.cells, use_ray=not args.no_ray, address=args.address, max_folds=args.max_folds
+        config, args.out, cells=args.cells, seeds=args.seeds, use_ray=not args.no_ray, address=args.address, max_folds=args.max_folds
     )
     print(result.paths["ablation.md"].read_text())
     for name, path in result.paths.items():

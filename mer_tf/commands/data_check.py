@@ -13,8 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset",
         default="auto",
-        choices=["casme2", "samm", "smic", "composite", "synthetic", "auto"],
-        help="which layout to read",
+        choices=["casme2", "samm", "smic", "composite", "megc2019", "synthetic", "auto"],
+        help="which layout to read (megc2019: the MEGC 2019 composite as STSTNet/HTNet publish it)",
     )
     parser.add_argument("--variant", choices=["auto", "raw", "cropped"], default="auto",
                         help="CASME II tree: raw (CASME2_RAW_selected) or cropped (Cropped)")

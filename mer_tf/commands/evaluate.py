@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 
+from mer_tf.training.config import DATASETS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model folder written by `mer train`")
     parser.add_argument("--data", required=True, help="dataset root")
-    parser.add_argument("--dataset", default="auto", choices=["casme2", "samm", "smic", "composite", "synthetic", "auto"])
+    parser.add_argument("--dataset", default="auto", choices=DATASETS)
     parser.add_argument("--out", default="reports/evaluate", help="report folder")
     parser.add_argument("--include-seen", action="store_true", help="also score subjects seen in training (not a test)")
 

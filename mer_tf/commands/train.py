@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+from mer_tf.data.input_spec import INPUT_MODES
+from mer_tf.training.config import DATASETS
+
 # flag -> TrainConfig field, for the flags shared by train, loso and ablate
 _FIELDS = {
     "data": "data", "dataset": "dataset", "model": "model", "pooling": "pooling", "local_region": "local_region",
@@ -22,14 +25,16 @@ _FIELDS = {
 def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = True) -> None:
     """Flags shared by `mer train`, `mer loso` and `mer ablate` (all default to the config)."""
     parser.add_argument("--data", help="dataset root (default from the config: datasets/synthetic)")
-    parser.add_argument("--dataset", choices=["casme2", "samm", "smic", "composite", "synthetic", "auto"])
+    parser.add_argument("--dataset", choices=DATASETS)
     parser.add_argument("--config", help="YAML config file (configs/*.yaml); flags override it")
     if model_flags:
         parser.add_argument("--model", choices=["eccnn", "drml", "alexnet", "convnet", "lcn"])
         parser.add_argument("--pooling", type=int, choices=[1, 2, 3], help="ECCNN pooling layers")
         parser.add_argument("--no-local-region", dest="local_region", action="store_const", const=False, default=None,
                             help="ECCNN without the LocalRegionLayer")  # fmt: skip
-    parser.add_argument("--input", choices=["apex", "flow"], help="apex frame or onset->apex optical flow")
+    parser.add_argument("--input", choices=INPUT_MODES,
+                        help="apex frame, onset->apex optical flow computed from the frames, "
+                             "or flow_image: the u/v/strain image shipped with the data (MEGC 2019 release)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)

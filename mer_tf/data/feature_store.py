@@ -52,6 +52,26 @@ def _read(path: Path) -> np.ndarray:
     return img
 
 
+def read_flow_image(sample, size: int) -> np.ndarray:
+    """The sample's shipped flow image as (size, size, 3) float32 u, v, strain in 0..1.
+
+    The MEGC 2019 release stores u, v, strain as an RGB PNG, each channel
+    min-max scaled to 0..255; OpenCV reads it as BGR, i.e. (strain, v, u).
+    """
+    import cv2
+
+    if getattr(sample, "flow", None) is None:
+        raise ValueError(f"Sample {sample.key} has no flow image; input 'flow_image' needs data that ships one "
+                         "(the MEGC 2019 release, --dataset megc2019), or use --input flow or apex.")
+    img = cv2.imread(str(sample.flow), cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(f"Cannot read flow image {sample.flow}; check the dataset (mer data check).")
+    img = img[..., ::-1].astype(np.float32) / 255.0  # (u, v, strain)
+    if img.shape[:2] != (size, size):
+        img = cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
+    return img
+
+
 class FeatureStore:
     """Computes and caches `SampleFeatures`.
 
@@ -132,6 +152,8 @@ class FeatureStore:
         t0 = time.perf_counter()
         if self.spec.mode == "apex":
             image = preprocess_face(apex, lm_apex, params)
+        elif self.spec.mode == "flow_image":
+            image = read_flow_image(sample, params.size)
         else:
             from mer_tf.flow import flow_input
 

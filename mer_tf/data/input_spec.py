@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-INPUT_MODES = ("apex", "flow")
+INPUT_MODES = ("apex", "flow", "flow_image")
 LANDMARK_SOURCES = ("detected", "ground_truth")
 
 
@@ -16,7 +16,10 @@ class InputSpec:
 
     Args:
         mode: "apex" (the paper's choice: the preprocessed apex frame) or
-            "flow" (onset -> apex optical flow: u, v, strain).
+            "flow" (onset -> apex optical flow: u, v, strain, computed here)
+            or "flow_image" (the u, v, strain image shipped with the data,
+            e.g. the MEGC 2019 release's, each channel min-max scaled to
+            0..1, resized to the input size).
         preprocess: `mer_tf.preprocess.FacePreprocessParams.to_dict()`; empty
             means the defaults.
         flow_method: "dis" (default, fast), "tvl1" or "farneback".
@@ -70,7 +73,7 @@ class InputSpec:
     def key(self) -> str:
         """A short hash of everything that changes the cached features."""
         d = self.to_dict()
-        if d["mode"] == "apex":
-            d.pop("flow_method")  # does not change an apex input
+        if d["mode"] != "flow":
+            d.pop("flow_method")  # changes only a computed flow
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha1(blob).hexdigest()[:12]

@@ -59,6 +59,8 @@ def _augment(image: tf.Tensor, aug: Augmentation, mode: str) -> tf.Tensor:
         flipped = tf.image.flip_left_right(image)
         if mode == "flow":
             flipped = flipped * tf.constant([-1.0, 1.0, 1.0])
+        elif mode == "flow_image":  # min-max scaled u: minmax(-u) = 1 - minmax(u), exactly
+            flipped = flipped * tf.constant([-1.0, 1.0, 1.0]) + tf.constant([1.0, 0.0, 0.0])
         image = tf.where(flip, flipped, image)
     if aug.max_rotation_deg > 0 or aug.max_shift > 0:
         theta = tf.random.uniform((), -1.0, 1.0) * aug.max_rotation_deg * math.pi / 180.0
@@ -78,6 +80,8 @@ def _augment(image: tf.Tensor, aug: Augmentation, mode: str) -> tf.Tensor:
             interpolation="BILINEAR",
             fill_mode="REFLECT",
         )[0]
+        # flow_image: the vectors cannot be turned (each channel is min-max scaled, so zero
+        # motion is at no fixed level); only the pixels move, fine for turns of a few degrees.
         if mode == "flow":  # the content turned by -theta: turn the vectors too
             u, v, strain = image[..., 0], image[..., 1], image[..., 2]
             image = tf.stack([c * u + s * v, -s * u + c * v, strain], axis=-1)
@@ -112,7 +116,7 @@ def make_dataset(
         paths: the `.npz` feature files (`FeatureStore.path`).
         labels: integer class indices, same order.
         batch_size: samples per batch.
-        mode: "apex" or "flow" (decides which augmentations make sense).
+        mode: "apex", "flow" or "flow_image" (decides which augmentations make sense).
         training: shuffle and augment.
         augmentation: defaults to `Augmentation()` when training.
         seed: shuffle seed.

@@ -21,6 +21,7 @@ class DatasetReport:
         samples: every usable clip, in a stable order. Samples whose label has
             no seven-class counterpart keep ``label7=None`` (see `labelled`).
         quirks: every quirk found, each with what was done about it.
+        notes: facts the loader established (e.g. how label codes were read).
 
     Example:
         >>> report = load_dataset("datasets/synthetic")
@@ -32,6 +33,7 @@ class DatasetReport:
     roots: tuple[Path, ...]
     samples: list[Sample] = field(default_factory=list)
     quirks: list[Quirk] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def labelled(self, scheme: str = "seven") -> list[Sample]:
         """The samples that have a label in `scheme` ("seven" or "megc3")."""
@@ -53,6 +55,8 @@ class DatasetReport:
         out: dict[str, dict] = {}
         for name in self.datasets:
             part = [s for s in self.samples if s.dataset == name]
+            if not part and name == self.name and len(self.datasets) > 1:
+                continue  # quirks of the whole release, not of a part
             seven = Counter(s.label7 for s in part)
             megc = Counter(s.label3 for s in part)
             out[name] = {
@@ -70,6 +74,7 @@ class DatasetReport:
         lines = [f"{self.name}: {len(self.samples)} samples, "
                  f"{len({(s.dataset, s.subject) for s in self.samples})} subjects, "
                  f"{len(self.quirks)} quirks  ({', '.join(str(r) for r in self.roots)})"]
+        lines.extend(f"  {note}" for note in self.notes)
         for name, c in self.counts().items():
             lines.append(f"\n== {name}: {c['samples']} samples, {c['subjects']} subjects")
             lines.append("  raw labels: " + ", ".join(f"{k} {v}" for k, v in c["raw"].items()))
@@ -89,10 +94,12 @@ class DatasetReport:
             "roots": [str(r) for r in self.roots],
             "counts": self.counts(),
             "quirks": [q.to_dict() for q in self.quirks],
+            "notes": list(self.notes),
         }
 
     def extend(self, other: "DatasetReport") -> None:
         """Append another report's samples and quirks (used by the composite)."""
         self.samples.extend(other.samples)
         self.quirks.extend(other.quirks)
+        self.notes.extend(other.notes)
         self.roots = tuple(self.roots) + tuple(other.roots)

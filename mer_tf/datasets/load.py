@@ -6,19 +6,20 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from mer_tf.datasets import casme2, samm, smic
+from mer_tf.datasets import casme2, megc2019, samm, smic
 from mer_tf.datasets.dataset_report import DatasetReport
 from mer_tf.datasets.quirk import Quirk
 from mer_tf.datasets.sheets import find_files
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("casme2", "samm", "smic", "synthetic", "composite", "auto")
+DATASETS = ("casme2", "samm", "smic", "synthetic", "composite", "megc2019", "auto")
 COMPOSITE_PARTS = ("casme2", "samm", "smic")
 EXPECTED = (
     f"CASME II: {casme2.LAYOUT}; SAMM: {samm.LAYOUT}; SMIC: {smic.LAYOUT}; "
     "synthetic: the output of `mer data synth` (CASME II layout + synthetic.json); "
-    "composite: a folder holding the CASME II, SAMM and SMIC folders"
+    "composite: a folder holding the CASME II, SAMM and SMIC folders; "
+    f"megc2019: {megc2019.LAYOUT}"
 )
 
 
@@ -28,6 +29,8 @@ def detect_layout(path: Path) -> list[str]:
     if not path.is_dir():
         return []
     found = []
+    if megc2019.is_release(path):
+        return ["megc2019"]
     root = casme2.casme2_root(path)
     if any((root / t).is_dir() for t in (casme2.RAW_TREE, casme2.CROPPED_TREE)) and find_files(
             root, casme2.SHEET_PATTERNS, depth=1):
@@ -66,7 +69,8 @@ def load_dataset(path, dataset: str = "auto", label_map: dict | None = None, ver
     Args:
         path: the dataset folder; for "composite" a folder holding the three
             trees, or a sequence of their folders.
-        dataset: "casme2", "samm", "smic", "synthetic", "composite" or "auto".
+        dataset: "casme2", "samm", "smic", "synthetic", "composite",
+            "megc2019" (the composite as STSTNet/HTNet publish it) or "auto".
         label_map: raw label -> seven-class overrides (e.g. {"repression": "Disgust"}).
         verify: decode every frame, dropping and reporting unreadable ones.
         variant: CASME II tree: "raw" (CASME2_RAW_selected), "cropped" (Cropped) or "auto" (raw if present).
@@ -97,6 +101,8 @@ def load_dataset(path, dataset: str = "auto", label_map: dict | None = None, ver
     if dataset in ("casme2", "synthetic"):
         return casme2.load_casme2(path, label_map=label_map, dataset=dataset, verify=verify, variant=variant,
                                   progress=progress)
+    if dataset == "megc2019":
+        return megc2019.load_megc2019(path, verify=verify, progress=progress)
     if dataset == "samm":
         return samm.load_samm(path, label_map=label_map, verify=verify, progress=progress)
     return smic.load_smic(path, label_map=label_map, verify=verify, modalities=modalities, progress=progress)

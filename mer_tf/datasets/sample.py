@@ -17,6 +17,11 @@ class Sample:
     `group` names the source a subject derives from (synthetic subjects made
     from the same photograph share it; for real data it equals `subject`).
     `quirks` lists what was odd about this sample and how it was handled.
+    `flow` is a precomputed onset -> apex flow image shipped with the data
+    (u, v, strain; the MEGC 2019 release), or None. `neutral` says where
+    ECRL's neutral face comes from: "onset" (the clip's onset frame) or
+    "subject_mean" (the subject's mean aligned landmarks, for data without
+    onset frames).
     """
 
     dataset: str
@@ -34,6 +39,8 @@ class Sample:
     group: str = ""
     landmarks: Path | None = None
     quirks: tuple[str, ...] = field(default_factory=tuple)
+    flow: Path | None = None
+    neutral: str = "onset"
 
     @property
     def key(self) -> str:

@@ -17,9 +17,22 @@ import numpy as np
 
 from mer_tf.ecrl.features import extract_features
 from mer_tf.ecrl.rules import EVIDENCE, RULES, default_thresholds
-from mer_tf.labels import CLASSES
+from mer_tf.labels import CLASSES, MEGC3, NEGATIVE, SEVEN_TO_MEGC3
 
 log = logging.getLogger(__name__)
+
+
+def label_group(label: str) -> frozenset[str]:
+    """The seven-class labels a training label stands for: itself, or a MEGC class's members."""
+    if label == "negative":
+        return NEGATIVE
+    if label in MEGC3:
+        return frozenset(c for c, m in SEVEN_TO_MEGC3.items() if m == label)
+    return frozenset({label})
+
+
+def _agrees(verdict: str | None, label: str) -> bool:
+    return verdict is not None and (verdict == label or SEVEN_TO_MEGC3.get(verdict) == label)
 
 
 def _best_threshold(pos: np.ndarray, neg: np.ndarray, floor: float) -> tuple[float, float]:
@@ -41,7 +54,10 @@ def calibrate(apex_landmarks, neutral_landmarks, labels, min_samples: int = 3, m
         apex_landmarks: (N, 68, 2) landmarks at the apex frames.
         neutral_landmarks: (N, 68, 2) landmarks of the matching onset
             (neutral) frames, same person, same clip.
-        labels: N class names from ``mer_tf.labels.CLASSES``.
+        labels: N class names from ``mer_tf.labels.CLASSES``, or MEGC
+            3-class names (``MEGC3``) where only those are known: a
+            "negative" sample counts for the evidence of every negative
+            emotion's rule (Angry, Fear, Disgust, Sad).
         min_samples: fewest positives and negatives needed to fit a threshold.
         min_threshold: the smallest threshold allowed (IOD or ratio units).
 
@@ -58,9 +74,10 @@ def calibrate(apex_landmarks, neutral_landmarks, labels, min_samples: int = 3, m
             "calibrate needs as many apex landmarks, neutral landmarks and labels, at least one; "
             f"received {len(apex)}, {len(neutral)}, {len(labels)}."
         )
-    unknown = sorted(set(labels) - set(CLASSES))
+    unknown = sorted(set(labels) - set(CLASSES) - set(MEGC3))
     if unknown:
-        raise ValueError(f"Unknown labels {unknown}; use {CLASSES} (mer_tf.labels.to_seven maps dataset labels).")
+        raise ValueError(f"Unknown labels {unknown}; use {CLASSES} or {MEGC3} "
+                         "(mer_tf.labels.to_seven / to_megc3 map dataset labels).")
 
     rows, kept, skipped = [], [], 0
     for a, n, y in zip(apex, neutral, labels):
@@ -76,7 +93,7 @@ def calibrate(apex_landmarks, neutral_landmarks, labels, min_samples: int = 3, m
     for name, (feat, sign, default, _) in EVIDENCE.items():
         wanted = {r.label for r in RULES if name in r.evidence()}
         x = np.array([sign * f[feat] for f in rows])
-        is_pos = np.isin(kept_arr, list(wanted))
+        is_pos = np.array([bool(label_group(y) & wanted) for y in kept_arr], dtype=bool)
         pos, neg = x[is_pos], x[~is_pos]
         entry = {"n_pos": int(len(pos)), "n_neg": int(len(neg)), "default": default}
         if len(pos) >= min_samples and len(neg) >= min_samples:
@@ -96,11 +113,11 @@ def calibrate(apex_landmarks, neutral_landmarks, labels, min_samples: int = 3, m
     summary = {
         "n_samples": len(rows),
         "n_skipped": skipped,
-        "label_counts": {c: kept.count(c) for c in CLASSES if c in kept},
+        "label_counts": {c: kept.count(c) for c in (*CLASSES, *MEGC3) if c in kept},
         "min_samples": min_samples,
         "min_threshold": min_threshold,
         "evidence": per_evidence,
-        "train_hit_rate": (sum(v == y for v, y in emotional) / len(emotional)) if emotional else None,
+        "train_hit_rate": (sum(_agrees(v, y) for v, y in emotional) / len(emotional)) if emotional else None,
         "train_fire_rate": (sum(v is not None for v, _ in emotional) / len(emotional)) if emotional else None,
         "train_neutral_silent": (sum(v is None for v in neutral_rows) / len(neutral_rows)) if neutral_rows else None,
     }

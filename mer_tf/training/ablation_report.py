@@ -8,13 +8,19 @@ from pathlib import Path
 from mer_tf.report import atomic_write_text
 from mer_tf.training.reports import _pyplot, _save_figure, atomic_folder, write_csv, write_json
 
-TABLE_COLUMNS = ("table", "architecture", "cell", "column", "accuracy", "uf1", "uar", "ms_per_sample", "n", "median_epochs", "train_minutes")
+TABLE_COLUMNS = ("table", "architecture", "cell", "column", "seeds", "accuracy", "accuracy_sd", "uf1", "uf1_sd", "uar",
+                 "uar_sd", "val_uf1", "ms_per_sample", "n", "median_epochs", "train_minutes")
+
+
+def _pm(row: dict, key: str) -> str:
+    return f"{row[key]:.3f}" + (f" ± {row[key + '_sd']:.3f}" if row.get("seeds", 1) > 1 else "")
 
 
 def markdown(table: Sequence[dict], meta: dict) -> str:
-    """The three tables in Markdown, labelled synthetic where they are."""
+    """The three tables in Markdown (mean ± sd over seeds), labelled synthetic where they are."""
     cfg = meta["config"]
     tag = " (synthetic data)" if meta.get("synthetic") else ""
+    seeds = meta.get("seeds", [cfg["seed"]])
     lines = [
         f"# Ablation: the paper's Tables 1-3{tag}",
         "",
@@ -22,21 +28,33 @@ def markdown(table: Sequence[dict], meta: dict) -> str:
         f"input `{cfg['input']}` {cfg['size']}x{cfg['size']}; classes `{cfg['classes']}`; "
         f"up to {cfg['epochs']} epochs, early stopping (patience {cfg['patience']}) on {cfg['val_subjects']} validation "
         f"subjects of each fold's training subjects; leave-one-{cfg['loso_group_by']}-out over "
-        f"{meta['folds_run']} folds{' (PARTIAL: not every subject was a test fold)' if meta.get('partial') else ''}.",
+        f"{meta['folds_run']} folds{' (PARTIAL: not every subject was a test fold)' if meta.get('partial') else ''}; "
+        f"seeds {seeds} (mean ± sd over seeds where a cell ran several).",
         "Scores are pooled over folds (UF1, UAR: mean over the classes with true samples). "
+        "val UF1: the same on every fold's validation subjects (what settings may be chosen on). "
         "ms per sample: median single-sample CNN forward pass (+ ECRL + fusion for ECCNN + ECRL), "
         "measured while two tasks shared the 2 CPUs.",
         "",
     ]
+    parts = sorted({k[4:] for row in table for k in row if k.startswith("uf1_") and k != "uf1_sd"})
     current = None
     for row in table:
         if row["table"] != current:
             current = row["table"]
-            lines += ["", f"## {current}", "", "| Architecture | Accuracy | UF1 | UAR | ms/sample | N |", "|---|---|---|---|---|---|"]
+            head = "| Architecture | Seeds | Accuracy | UF1 | UAR | val UF1 | " + "".join(f"UF1 {p} | " for p in parts)
+            lines += ["", f"## {current}", "", head + "ms/sample | N |", "|---" * (8 + len(parts)) + "|"]
         lines.append(
-            f"| {row['architecture']} | {row['accuracy']:.3f} | {row['uf1']:.3f} | {row['uar']:.3f} | "
-            f"{row['ms_per_sample']:.2f} | {row['n']} |"
+            f"| {row['architecture']} | {row.get('seeds', 1)} | {_pm(row, 'accuracy')} | {_pm(row, 'uf1')} | "
+            f"{_pm(row, 'uar')} | {row.get('val_uf1', float('nan')):.3f} | "
+            + "".join(f"{row.get('uf1_' + p, float('nan')):.3f} | " for p in parts)
+            + f"{row['ms_per_sample']:.2f} | {row['n']} |"
         )
+    if meta.get("paired"):
+        lines += ["", "## Paired differences (same folds, same seeds)", "",
+                  "| Question | Seeds | ΔUF1 | ΔUAR | ΔUF1 per seed |", "|---|---|---|---|---|"]
+        for p in meta["paired"]:
+            lines.append(f"| {p['question']} | {len(p['seeds'])} | {p['uf1']:+.3f} ± {p['uf1_sd']:.3f} | "
+                         f"{p['uar']:+.3f} ± {p['uar_sd']:.3f} | {', '.join(f'{d:+.3f}' for d in p['uf1_per_seed'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -59,16 +77,20 @@ def plot_table(path: Path, table: Sequence[dict], synthetic: bool) -> Path:
         plt.close(fig)
 
 
-def write_ablation(out_dir: Path, table, per_cell: dict, meta: dict, prediction_columns) -> dict[str, Path]:
+def write_ablation(out_dir: Path, table, per_run: dict, meta: dict, prediction_columns) -> dict[str, Path]:
+    """`per_run`: {(cell id, seed): {"rows", "val_rows", "scores", "validation", "timing", "epochs"}}."""
     names = ["ablation.md", "ablation.csv", "ablation.json", "ablation.png"]
     with atomic_folder(out_dir) as tmp:
         atomic_write_text(tmp / "ablation.md", markdown(table, meta))
         write_csv(tmp / "ablation.csv", table, TABLE_COLUMNS)
-        cells = {c: {"scores": v["scores"], "ms_per_sample": v["timing"], "epochs": v["epochs"]} for c, v in per_cell.items()}
-        write_json(tmp / "ablation.json", {"table": table, "cells": cells, **meta})
+        runs = {f"{c}/seed-{seed}": {"scores": v["scores"], "validation": v["validation"], "ms_per_sample": v["timing"],
+                                      "epochs": v["epochs"]} for (c, seed), v in per_run.items()}
+        write_json(tmp / "ablation.json", {"table": table, "runs": runs, **meta})
         plot_table(tmp / "ablation.png", table, meta.get("synthetic", False))
-        for cell_id, cell in per_cell.items():
-            name = f"predictions_{cell_id}.csv"
-            write_csv(tmp / name, cell["rows"], list(prediction_columns) + ["fold"])
-            names.append(name)
+        for (cell_id, seed), run in per_run.items():
+            for kind, rows in (("predictions", run["rows"]), ("validation_predictions", run["val_rows"])):
+                if rows:
+                    name = f"{kind}_{cell_id}_seed{seed}.csv"
+                    write_csv(tmp / name, rows, list(prediction_columns) + ["fold"])
+                    names.append(name)
     return {n: Path(out_dir) / n for n in names}

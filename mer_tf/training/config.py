@@ -6,8 +6,10 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from mer_tf.data.input_spec import INPUT_MODES
+
 MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn")
-DATASETS = ("casme2", "samm", "smic", "composite", "synthetic", "auto")
+DATASETS = ("casme2", "samm", "smic", "composite", "megc2019", "synthetic", "auto")
 CLASS_SCHEMES = ("auto", "seven", "megc3")
 
 
@@ -24,7 +26,9 @@ class TrainConfig:
         pooling: ECCNN pooling layers, 1-3 (paper Tables 1, 2).
         local_region: ECCNN's LocalRegionLayer on/off (paper Table 1).
         dropout: dropout rate before the classifier.
-        input: "apex" (the paper's) or "flow" (onset -> apex optical flow).
+        input: "apex" (the paper's), "flow" (onset -> apex optical flow,
+            computed from the frames) or "flow_image" (the flow image shipped
+            with the data: the MEGC 2019 release's u, v, strain).
         size: input side in pixels (FacePreprocessParams.size).
         normalization: FacePreprocessParams.normalization.
         flow_method: "dis" (fast default), "tvl1" or "farneback".
@@ -93,7 +97,7 @@ class TrainConfig:
             ("model", self.model, MODELS),
             ("dataset", self.dataset, DATASETS),
             ("classes", self.classes, CLASS_SCHEMES),
-            ("input", self.input, ("apex", "flow")),
+            ("input", self.input, INPUT_MODES),
             ("loso_group_by", self.loso_group_by, ("subject", "group")),
         ]
         for name, value, allowed in checks:
@@ -111,7 +115,11 @@ class TrainConfig:
     def class_scheme(self) -> str:
         if self.classes != "auto":
             return self.classes
-        return "megc3" if self.dataset == "composite" else "seven"
+        if self.dataset == "auto":
+            from mer_tf.datasets.megc2019 import is_release
+
+            return "megc3" if is_release(Path(self.data).expanduser()) else "seven"
+        return "megc3" if self.dataset in ("composite", "megc2019") else "seven"
 
     @property
     def class_names(self) -> tuple[str, ...]:

@@ -18,15 +18,45 @@ PREDICTION_COLUMNS = (
 )  # fmt: skip
 
 
-def calibrate_ecrl(samples: Sequence, feats: Sequence, scheme: str):
-    """ECRL thresholds calibrated on training-fold samples only (seven classes).
+def fusion_policy(name: str, scheme: str):
+    """The named `FusionPolicy` for a class scheme ("paper" on megc3 is Fig. 6 read on 3 classes)."""
+    from mer_tf.fusion import FusionPolicy
 
-    In the megc3 scheme the seven-class labels are still used where the
-    sample has one; samples without one are left out of the calibration.
+    if scheme == "megc3" and not name.startswith("megc3_") and name != "cnn_only":
+        name = f"megc3_{name}"
+    return FusionPolicy.named(name) if name != "cnn_only" else FusionPolicy.cnn_only(scheme)
+
+
+def policy_scores(rows: Sequence[dict], classes: Sequence[str], scheme: str, names: Sequence[str]) -> dict:
+    """Pooled scores of the fused label under each named policy, re-fused from the rows' CNN and ECRL columns."""
+    out = {}
+    truth = [r["truth"] for r in rows]
+    for name in names:
+        policy = fusion_policy(name, scheme)
+        preds = []
+        for r in rows:
+            ecrl = r["ecrl"] if r["ecrl"] not in ("", NO_RULE) else None
+            if scheme == "seven" and not r["ecrl_rule"]:
+                ecrl = None  # the seven-class column says Neutral when no rule fired
+            preds.append(policy.fuse(r["cnn"], ecrl)[0])
+        out[policy.name] = {"table": policy.to_table(), "scores": pooled_scores(truth, preds, list(classes))}
+    return out
+
+
+def calibrate_ecrl(samples: Sequence, feats: Sequence, scheme: str):
+    """ECRL thresholds calibrated on training-fold samples only.
+
+    The seven-class label is used where the sample has one; in the megc3
+    scheme a sample with only a 3-class label (the MEGC 2019 release's
+    negatives) calibrates with it (see ``calibration.label_group``).
+    Samples without an onset frame get their subject's mean face as neutral.
     """
     from mer_tf.ecrl import ECRL
+    from mer_tf.ecrl.subject_neutral import with_subject_neutrals
 
-    pairs = [(f, s.label7) for s, f in zip(samples, feats) if s.label7 is not None]
+    feats = with_subject_neutrals(samples, feats)
+    pairs = [(f, s.label7 or (s.label3 if scheme == "megc3" else None)) for s, f in zip(samples, feats)]
+    pairs = [(f, lab) for f, lab in pairs if lab is not None]
     if not pairs:
         return ECRL.default()
     apex = np.stack([f.apex_landmarks for f, _ in pairs])
@@ -68,10 +98,11 @@ def predict_rows(
     Returns:
         (rows with PREDICTION_COLUMNS, {stage: median ms per sample}).
     """
-    if ecrl is not None and policy is None:
-        from mer_tf.fusion import FusionPolicy
+    from mer_tf.ecrl.subject_neutral import with_subject_neutrals
 
-        policy = FusionPolicy.paper()
+    feats = with_subject_neutrals(samples, feats)
+    if ecrl is not None and policy is None:
+        policy = fusion_policy("paper", scheme)
     images = np.stack([f.image for f in feats]).astype(np.float32) if feats else np.zeros((0,))
     logp = model.predict(images, batch_size=64, verbose=0) if len(feats) else np.zeros((0, len(classes)))
     timing = {"cnn": _cnn_latency_ms(model, images)}
@@ -93,10 +124,9 @@ def predict_rows(
             fused, reason = policy.fuse(cnn, verdict_label) if ecrl is not None else (cnn, "no ECRL")
             ecrl_col = verdict_label or "Neutral"  # no AU evidence: the neutral verdict
         else:
-            # Fig. 6 on three classes always keeps the CNN: ECRL only refines
-            # among the negative emotions, which megc3 merges. Reported, not fused.
-            fused, reason = cnn, "megc3: CNN kept"
-            ecrl_col = SEVEN_TO_MEGC3.get(verdict_label) or NO_RULE if verdict_label else NO_RULE
+            ecrl3 = SEVEN_TO_MEGC3.get(verdict_label) if verdict_label else None
+            fused, reason = policy.fuse(cnn, ecrl3) if ecrl is not None else (cnn, "no ECRL")
+            ecrl_col = ecrl3 or NO_RULE
         fuse_ms.append((time.perf_counter() - t0) * 1e3)
         rows.append(
             {

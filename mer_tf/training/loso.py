@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mer_tf.training.config import TrainConfig
-from mer_tf.training.evaluation import score_rows
+from mer_tf.training.evaluation import policy_scores, score_rows
 from mer_tf.training.samples import load_samples
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,10 @@ class LosoResult:
         scores: {"cnn"|"ecrl"|"fused": {"all"|dataset: pooled scores}}.
         ms_per_sample: stage -> median milliseconds per sample.
         folds: per-fold summaries (test subject, sizes, epochs run).
+        validation: the same scores on every fold's validation subjects,
+            pooled (choose settings on these, never on `scores`).
+        policies: {"test"|"validation": {policy: {"table", "scores"}}}: the
+            fused label under each fusion policy.
     """
 
     out_dir: Path
@@ -35,6 +39,8 @@ class LosoResult:
     scores: dict = field(default_factory=dict)
     ms_per_sample: dict = field(default_factory=dict)
     folds: list = field(default_factory=list)
+    validation: dict = field(default_factory=dict)
+    policies: dict = field(default_factory=dict)
 
 
 def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
@@ -43,9 +49,12 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     A Ray task (module-level, plain arguments). Early stopping and the
     checkpoint use the fold's validation subjects; ECRL is calibrated on the
     fold's training + validation subjects; the test subject is only predicted.
+    The validation subjects are predicted too ("val_rows"): pooled over the
+    folds they score a configuration without touching any test subject, which
+    is how settings are chosen (see `run_loso`'s scores["validation"]).
     """
     from mer_tf.data.feature_store import FeatureStore
-    from mer_tf.training.evaluation import calibrate_ecrl, predict_rows
+    from mer_tf.training.evaluation import calibrate_ecrl, fusion_policy, predict_rows
     from mer_tf.training.fit import configure_tensorflow, env_threads, fit_model
 
     cfg = TrainConfig.from_dict(config)
@@ -54,19 +63,26 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     train, val, test = fold["train"], fold["val"], fold["test"]
     store = FeatureStore(cfg.input_spec(), cfg.cache_dir)
     t0 = time.perf_counter()
-    model, history = fit_model(cfg, train, val, store, Path(work_dir))
+    model, history = fit_model(cfg, train, val, store, Path(work_dir), light=True)
     fit_s = time.perf_counter() - t0
     ecrl = None
     if cfg.ecrl:
         fit_feats = [store.load(s) for s in train + val]
         ecrl = calibrate_ecrl(train + val, fit_feats, cfg.class_scheme)
-    rows, timing = predict_rows(model, test, [store.load(s) for s in test], cfg.class_names, cfg.class_scheme, ecrl)
-    for r in rows:
+    policy = fusion_policy(cfg.fusion, cfg.class_scheme) if ecrl is not None else None
+    rows, timing = predict_rows(model, test, [store.load(s) for s in test], cfg.class_names, cfg.class_scheme, ecrl,
+                                policy)
+    val_rows = []
+    if val:
+        val_rows, _ = predict_rows(model, val, [store.load(s) for s in val], cfg.class_names, cfg.class_scheme, ecrl,
+                                   policy)
+    for r in rows + val_rows:
         r["fold"] = fold["name"]
     shutil.rmtree(work_dir, ignore_errors=True)  # backups/checkpoints of a finished fold
     return {
         "name": fold["name"],
         "rows": rows,
+        "val_rows": val_rows,
         "timing": timing,
         "epochs_run": history["epochs_run"],
         "fit_seconds": round(fit_s, 2),
@@ -147,8 +163,17 @@ def run_loso(
     results = run_tasks(run_fold, tasks, use_ray=use_ray, address=address, desc="LOSO folds", progress=progress)
     rows = [r for res in results for r in res["rows"]]
     timing = merge_timing([res["timing"] for res in results])
-    summaries = [{k: v for k, v in res.items() if k not in ("rows", "timing")} for res in results]
+    val_rows = [r for res in results for r in res.get("val_rows", [])]
+    summaries = [{k: v for k, v in res.items() if k not in ("rows", "val_rows", "timing")} for res in results]
     scores = score_rows(rows, config.class_names)
+    # the validation subjects of every fold, pooled: for choosing settings, never the test folds
+    validation = score_rows(val_rows, config.class_names) if val_rows else {}
+    policies = {}
+    if config.ecrl:
+        names = ("paper", "check") if config.class_scheme == "megc3" else ("paper", "check_all")
+        policies = {"test": policy_scores(rows, config.class_names, config.class_scheme, names)}
+        if val_rows:
+            policies["validation"] = policy_scores(val_rows, config.class_names, config.class_scheme, names)
     meta = {
         "config": config.to_dict(),
         "synthetic": config.dataset == "synthetic",
@@ -156,7 +181,10 @@ def run_loso(
         "partial": bool(max_folds),
         "protocol": f"leave-one-{config.loso_group_by}-out; early stopping on validation subjects of the training folds",
         "folds": summaries,
+        "validation_scores": validation,
+        "fusion_policies": policies,
     }
-    paths = write_evaluation(out_dir, rows, scores, timing, config.class_names, meta, title=f"LOSO {config.model} ({config.input})")
+    paths = write_evaluation(out_dir, rows, scores, timing, config.class_names, meta,
+                             title=f"LOSO {config.model} ({config.input})", val_rows=val_rows)
     shutil.rmtree(work_root, ignore_errors=True)
-    return LosoResult(out_dir, paths, scores, timing, summaries)
+    return LosoResult(out_dir, paths, scores, timing, summaries, validation, policies)

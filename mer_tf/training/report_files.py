@@ -18,6 +18,11 @@ def summary_text(scores: dict, timing: dict, meta: dict) -> str:
     for column in ("cnn", "ecrl", "fused"):
         for part, s in scores.get(column, {}).items():
             lines.append(format_scores(s, f"{column.upper()} / {part}{tag}"))
+    for column, parts in meta.get("validation_scores", {}).items():
+        if "all" in parts:
+            lines.append(format_scores(parts["all"], f"validation subjects: {column.upper()} / all{tag}"))
+    for policy, entry in meta.get("fusion_policies", {}).get("test", {}).items():
+        lines.append(format_scores(entry["scores"], f"fused under {policy} / all{tag}"))
     lines.append("ms per sample: " + ", ".join(f"{k} {v:.2f}" for k, v in timing.items()))
     return "\n".join(lines)
 
@@ -30,14 +35,21 @@ def write_evaluation(
     classes: Sequence[str],
     meta: dict,
     title: str,
+    val_rows: Sequence[dict] = (),
 ) -> dict[str, Path]:
-    """Write the evaluation folder atomically; returns artifact name -> path."""
+    """Write the evaluation folder atomically; returns artifact name -> path.
+
+    `val_rows`: predictions on the validation subjects (validation_predictions.csv).
+    """
     out_dir = Path(out_dir)
     names = []
     columns = list(PREDICTION_COLUMNS) + (["fold"] if rows and "fold" in rows[0] else [])
     with atomic_folder(out_dir) as tmp:
         write_csv(tmp / "predictions.csv", rows, columns)
         names.append("predictions.csv")
+        if val_rows:
+            write_csv(tmp / "validation_predictions.csv", val_rows, columns)
+            names.append("validation_predictions.csv")
         write_json(tmp / "scores.json", {"scores": scores, "ms_per_sample": timing, **meta})
         names.append("scores.json")
         atomic_write_text(tmp / "summary.txt", summary_text(scores, timing, meta) + "\n")
