@@ -18,12 +18,25 @@ from mer_tf.commands.train import add_common_arguments, add_ray_arguments, confi
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
     add_ray_arguments(parser)
+    parser.add_argument("--ecrl-only", action="store_true",
+                        help="score ECRL alone (calibrated per fold on the training subjects; no CNN, no TensorFlow)")
     parser.add_argument("--out", default="reports/loso", help="report folder")
 
 
 def run(args: argparse.Namespace) -> int:
     import os
 
+    if args.ecrl_only:
+        from mer_tf.metrics import format_scores
+        from mer_tf.training.ecrl_loso import run_ecrl_loso
+
+        config = config_from_args(args)
+        result = run_ecrl_loso(config, args.out)
+        tag = " [synthetic data]" if config.dataset == "synthetic" else ""
+        for part, s in result["ecrl"].items():
+            print(format_scores(s, f"ECRL alone ({config.landmarker} landmarks) / {part}{tag}"))
+        print(f"a rule fired on {result['fired']:.1%} of {result['n']} samples; report: {args.out}")
+        return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     from mer_tf.training import run_loso
     from mer_tf.training.report_files import summary_text

@@ -19,6 +19,7 @@ _FIELDS = {
     "cache_dir": "cache_dir", "landmarks": "landmarks", "detector": "detector", "landmarker": "landmarker",
     "flow_method": "flow_method", "classes": "classes", "max_samples_per_subject": "max_samples_per_subject",
     "ecrl": "ecrl", "augment": "augment", "patience": "patience", "threads": "threads", "group_by": "loso_group_by",
+    "test_subjects": "test_subjects",
 }  # fmt: skip
 
 
@@ -75,6 +76,9 @@ def config_from_args(args: argparse.Namespace):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
+    parser.add_argument("--test-subjects", nargs="+", metavar="SUBJECT",
+                        help="subjects left out of training and validation altogether; "
+                             "`mer compare` then scores the export on them")
     parser.add_argument("--out", default="models/model", help="model folder to write")
 
 

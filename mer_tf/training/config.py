@@ -56,6 +56,9 @@ class TrainConfig:
         max_samples_per_subject: cap (tiny runs); None = all.
         loso_group_by: "subject" (the field's protocol) or "group" (hold out
             every subject made from one source face: stricter on synthetic).
+        test_subjects: subjects `mer train` leaves out of training and
+            validation altogether (recorded in config.json: `mer compare`
+            then scores the export on them). Ignored by LOSO.
         extra: free-form notes saved with the config.
     """
 
@@ -90,9 +93,14 @@ class TrainConfig:
     cache_dir: str | None = None
     max_samples_per_subject: int | None = None
     loso_group_by: str = "subject"
+    test_subjects: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        if isinstance(self.test_subjects, str) or not all(isinstance(s, str) for s in self.test_subjects):
+            raise ValueError("`test_subjects` must be a list of subject ids as the dataset names them (e.g. sub01, 006, "
+                             f"s01). Received: test_subjects={self.test_subjects!r}")
+        object.__setattr__(self, "test_subjects", tuple(self.test_subjects))
         checks = [
             ("model", self.model, MODELS),
             ("dataset", self.dataset, DATASETS),

@@ -71,6 +71,12 @@ def train(
     out_dir = Path(out_dir)
     configure_tensorflow(config.threads, config.seed)
     samples = list(samples) if samples is not None else load_samples(config)
+    if config.test_subjects:
+        unknown = sorted(set(config.test_subjects) - {s.subject for s in samples})
+        if unknown:
+            raise ValueError(f"test subjects {unknown} are not in {config.data}; its subjects: "
+                             f"{sorted({s.subject for s in samples})[:12]}... Fix --test-subjects.")
+        samples = [s for s in samples if s.subject not in set(config.test_subjects)]
     train_s, val_s = split_validation(samples, config.val_subjects, config.seed, config.loso_group_by)
     log.info("training on %d samples (%d subjects), validating on %d (%d subjects)",
              len(train_s), len({s.subject for s in train_s}), len(val_s), len({s.subject for s in val_s}))  # fmt: skip
@@ -100,6 +106,7 @@ def train(
     resolved["run"] = {
         "train_subjects": sorted({s.subject for s in train_s}),
         "val_subjects": sorted({s.subject for s in val_s}),
+        **({"test_subjects": sorted(config.test_subjects)} if config.test_subjects else {}),
         "n_samples": len(samples),
     }
     paths: dict[str, Path] = {}
