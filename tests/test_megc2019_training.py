@@ -1,0 +1,90 @@
+"""Training, LOSO, ablation and ECRL on the MEGC 2019 release's layout (a generated miniature)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from megc2019_tree import build_release
+
+from mer_tf.training import TrainConfig, run_ablation, run_loso
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    return build_release(tmp_path_factory.mktemp("megc2019"))
+
+
+def _config(release, tmp_path, **kw):
+    settings = dict(data=str(release), dataset="megc2019", input="flow_image", size=28, epochs=1, steps_per_epoch=2,
+                    batch_size=4, val_subjects=1, cache_dir=str(tmp_path / "cache"), detector="blazeface")
+    return TrainConfig(**{**settings, **kw})
+
+
+def _rows(path):
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_loso_scores_validation_subjects_and_fusion_policies(release, tmp_path):
+    result = run_loso(_config(release, tmp_path), tmp_path / "loso", use_ray=False, max_folds=2, progress=False)
+    test_rows = _rows(result.paths["predictions.csv"])
+    val_rows = _rows(result.paths["validation_predictions.csv"])
+    assert {r["fold"] for r in test_rows} == {"006", "007"}
+    for r in test_rows:
+        assert r["subject"] == r["fold"] and r["truth"] in ("negative", "positive", "surprise")
+    for fold in ("006", "007"):  # validation subjects come from that fold's training subjects
+        assert {r["subject"] for r in val_rows if r["fold"] == fold}.isdisjoint({fold})
+    assert result.validation["cnn"]["all"]["n"] == len(val_rows)
+    tables = result.policies["test"]
+    assert set(tables) == {"megc3_paper", "megc3_check"}
+    # Fig. 6 read literally on three classes never changes the CNN's label
+    assert tables["megc3_paper"]["scores"]["uf1"] == pytest.approx(result.scores["cnn"]["all"]["uf1"])
+    assert all(r["fused"] == r["cnn"] for r in test_rows)
+    saved = json.loads(result.paths["scores.json"].read_text())
+    assert saved["validation_scores"]["cnn"]["all"]["n"] == len(val_rows)
+
+
+def test_ablation_with_seeds_is_paired(release, tmp_path):
+    config = _config(release, tmp_path, ecrl=True)
+    result = run_ablation(config, tmp_path / "ablation", cells=["eccnn_pool3", "eccnn_no_local_region"],
+                          seeds=[0, 1], use_ray=False, max_folds=1, progress=False)
+    rows = {(r["cell"], r["column"]): r for r in result.rows}
+    assert rows[("eccnn_pool3", "cnn")]["seeds"] == 2 and rows[("eccnn_no_local_region", "cnn")]["seeds"] == 2
+    data = json.loads(result.paths["ablation.json"].read_text())
+    paired = {p["question"]: p for p in data["paired"]}
+    lrl = paired["local region layer: with - without"]
+    runs = data["runs"]
+    for i, seed in enumerate((0, 1)):
+        a = runs[f"eccnn_pool3/seed-{seed}"]["scores"]["cnn"]["all"]["uf1"]
+        b = runs[f"eccnn_no_local_region/seed-{seed}"]["scores"]["cnn"]["all"]["uf1"]
+        assert lrl["uf1_per_seed"][i] == pytest.approx(a - b)
+    assert "± " in result.paths["ablation.md"].read_text()
+    assert result.paths["predictions_eccnn_pool3_seed1.csv"].is_file()
+    with pytest.raises(ValueError, match="distinct"):
+        run_ablation(config, tmp_path / "a2", seeds=[1, 1], use_ray=False, max_folds=1, progress=False)
+
+
+def test_ecrl_alone_loso(release, tmp_path):
+    from mer_tf.training.ecrl_loso import run_ecrl_loso
+
+    result = run_ecrl_loso(_config(release, tmp_path), tmp_path / "ecrl", progress=False)
+    rows = _rows(tmp_path / "ecrl" / "predictions.csv")
+    assert result["n"] == len(rows) == 11 and {r["fold"] for r in rows} == {r["subject"] for r in rows}
+    assert set(result["ecrl"]) == {"all", "casme2", "samm", "smic-hs"}
+    assert all(r["ecrl"] in ("negative", "positive", "surprise", "none") for r in rows)
+
+
+def test_train_leaves_test_subjects_out_and_records_them(release, tmp_path):
+    from mer_tf.training import train
+
+    config = _config(release, tmp_path, test_subjects=("s01", "sub02"))
+    result = train(config, tmp_path / "model", progress=False)
+    run = json.loads((result.model_dir / "config.json").read_text())["run"]
+    assert run["test_subjects"] == ["s01", "sub02"]
+    assert {"s01", "sub02"}.isdisjoint(run["train_subjects"] + run["val_subjects"])
+    with pytest.raises(ValueError, match=r"test subjects \['sub99'\] are not in"):
+        train(_config(release, tmp_path, test_subjects=("sub99",)), tmp_path / "m2", progress=False)
+    with pytest.raises(ValueError, match="list of subject ids"):
+        TrainConfig(test_subjects="s01")
