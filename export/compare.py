@@ -31,18 +31,22 @@ def _ecrl_and_policy(folder: ModelFolder, arrays: SampleArrays) -> tuple[list[st
         return None, None, "no landmarks for these samples: no ECRL/fused columns"
     if not (folder.path / "ecrl.json").is_file():
         return None, None, f"no ecrl.json in {folder.path}: no ECRL/fused columns"
-    from mer_tf.labels import CLASSES
+    from mer_tf.labels import CLASSES, MEGC3, SEVEN_TO_MEGC3
 
-    if tuple(folder.labels) != tuple(CLASSES):
-        return None, None, f"the model's classes {folder.labels} are not the seven ECRL/fusion classes: no fused columns"
+    if tuple(folder.labels) not in (tuple(CLASSES), tuple(MEGC3)):
+        return None, None, f"the model's classes {folder.labels} are neither the seven nor the MEGC 3 classes: no fused columns"
     try:
         from mer_tf.ecrl import ECRL
-        from mer_tf.fusion import FusionPolicy
+        from mer_tf.training.evaluation import fusion_policy
     except ImportError as exc:
         return None, None, f"ECRL/fusion unavailable ({exc}): no fused columns"
     ecrl = ECRL.load(folder.path / "ecrl.json")
     verdicts = [ecrl.predict(a, n).label for a, n in zip(arrays.apex_landmarks, arrays.neutral_landmarks)]
-    return verdicts, FusionPolicy.paper(), "ECRL from ecrl.json, fusion: the paper's policy (Fig. 6)"
+    scheme = "megc3" if tuple(folder.labels) == tuple(MEGC3) else "seven"
+    if scheme == "megc3":
+        verdicts = [SEVEN_TO_MEGC3.get(v) if v else None for v in verdicts]
+    policy = fusion_policy(str(folder.config.get("fusion", "paper")), scheme)
+    return verdicts, policy, f"ECRL from ecrl.json, fusion: {policy.name} (Fig. 6{' read on 3 classes' if scheme == 'megc3' else ''})"
 
 
 def _per_class_delta(scores: dict, ref: dict) -> dict[str, dict[str, float | None]]:
