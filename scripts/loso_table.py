@@ -31,6 +31,8 @@ def main(argv=None) -> int:
     parser.add_argument("--run", action="append", default=[], metavar="LABEL=DIR", help="a LOSO report folder")
     parser.add_argument("--column", action="append", default=[], metavar="LABEL=RUNLABEL:COLUMN",
                         help="an extra row from another prediction column (ecrl, fused) of a run label")
+    parser.add_argument("--policy", action="append", default=[], metavar="LABEL=RUNLABEL:POLICY",
+                        help="an extra row: the fused label under another fusion policy (e.g. megc3_check)")
     parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("A", "B"), help="paired A - B")
     parser.add_argument("--slices", default="casme2,samm,smic-hs")
     args = parser.parse_args(argv)
@@ -45,11 +47,23 @@ def main(argv=None) -> int:
         label, _, rest = spec.partition("=")
         src, _, column = rest.partition(":")
         rows.append((label, src, column))
+    for spec in args.policy:
+        label, _, rest = spec.partition("=")
+        src, _, policy = rest.partition(":")
+        rows.append((label, src, "policy:" + policy))
     slices = args.slices.split(",")
     print("| Model | Seeds | UF1 | UAR | " + " | ".join(f"UF1 {s}" for s in slices) + " | val UF1 |")
     print("|---" * (5 + len(slices)) + "|")
     for label, src, column in rows:
         seeds = sorted(runs[src])
+        if column.startswith("policy:"):  # pooled over all samples only
+            entries = [runs[src][s]["fusion_policies"]["test"][column[7:]]["scores"] for s in seeds]
+            vals = [runs[src][s]["fusion_policies"].get("validation", {}).get(column[7:], {}).get("scores", {}).get("uf1")
+                    for s in seeds]
+            vals = [v for v in vals if v is not None]
+            print(f"| {label} | {len(seeds)} | {_pm([e['uf1'] for e in entries])} | {_pm([e['uar'] for e in entries])} | "
+                  + " | ".join("-" for _ in slices) + f" | {_pm(vals) if vals else '-'} |")
+            continue
         scores = [runs[src][s]["scores"][column] for s in seeds]
         val = [runs[src][s].get("validation_scores", {}).get(column, {}).get("all", {}).get("uf1") for s in seeds]
         val = [v for v in val if v is not None]
