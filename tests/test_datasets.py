@@ -151,14 +151,15 @@ def test_composite_and_auto(casme2, samm, smic, tmp_path):
     assert detect_layout(tmp_path / "SAMM_v2") == ["samm"]
     assert detect_layout(tmp_path / "SMIC") == ["smic"]
     assert load_dataset(tmp_path / "SAMM_v2").name == "samm"
-    report = load_dataset(tmp_path)  # auto: the three trees -> composite
+    report = load_dataset(tmp_path, selection="all")  # auto: the three trees -> composite, every 3-class clip
     assert report.name == "composite"
     counts = report.counts()
     assert {k: v["samples"] for k, v in counts.items() if k != "composite"} == {"casme2": 6, "samm": 4, "smic-hs": 3}
     assert all(s.label3 is not None for s in report.samples)
     dropped = _quirks(report, "without a 3-class label")
     assert {q.dataset for q in dropped} == {"casme2", "samm"}
-    three = load_dataset([tmp_path / "CASME2", tmp_path / "SAMM_v2", tmp_path / "SMIC"], dataset="composite")
+    three = load_dataset([tmp_path / "CASME2", tmp_path / "SAMM_v2", tmp_path / "SMIC"], dataset="composite",
+                         selection="all")
     assert len(three.samples) == len(report.samples)
 
 

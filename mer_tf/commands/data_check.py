@@ -18,6 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--variant", choices=["auto", "raw", "cropped"], default="auto",
                         help="CASME II tree: raw (CASME2_RAW_selected) or cropped (Cropped)")
+    parser.add_argument("--selection", default="megc2019", metavar="{megc2019,all,FILE.csv}",
+                        help="composite only: megc2019 keeps exactly the official MEGC 2019 ids (442 samples from the "
+                             "full trees), all keeps every clip with a 3-class label, or an id list CSV with columns "
+                             "dataset, sub, filename_o, label")
+    parser.add_argument("--smic-tree", default="auto", metavar="{auto,raw,cropped,FOLDER}",
+                        help="SMIC folder holding both a raw and a cropped tree: which to read (auto: raw, reported)")
     parser.add_argument("--no-verify", action="store_true", help="do not decode every frame (faster)")
     parser.add_argument("--json", metavar="FILE", default=None, help="also write counts and quirks as JSON")
 
@@ -28,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from mer_tf.datasets import load_dataset
 
     report = load_dataset(args.path, dataset=args.dataset, verify=not args.no_verify, variant=args.variant,
-                          progress=True)
+                          progress=True, selection=args.selection, smic_tree=args.smic_tree)
     print(report.summary())
     if args.json:
         from mer_tf.atomic import atomic_write_json

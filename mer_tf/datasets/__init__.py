@@ -14,6 +14,7 @@ Example:
 from mer_tf.datasets.dataset_report import DatasetReport
 from mer_tf.datasets.load import DATASETS, detect_layout, load_composite, load_dataset
 from mer_tf.datasets.loso import Fold, loso_splits
+from mer_tf.datasets.megc_selection import MEGCSelection
 from mer_tf.datasets.neutral import onset_neutrals
 from mer_tf.datasets.quirk import Quirk
 from mer_tf.datasets.sample import Sample
@@ -22,6 +23,7 @@ __all__ = [
     "DATASETS",
     "DatasetReport",
     "Fold",
+    "MEGCSelection",
     "Quirk",
     "Sample",
     "detect_layout",

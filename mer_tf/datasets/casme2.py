@@ -77,17 +77,33 @@ def subject_id(value) -> str | None:
     return None if number is None else f"sub{number:02d}"
 
 
-def _clip_folder(subject_dir: Path, filename: str) -> tuple[Path | None, str]:
-    """The clip folder for a sheet Filename; the second item says how it matched."""
+def _clip_folder(subject_dir: Path, filename: str, claimed: set[str]) -> tuple[Path | None, str]:
+    """The clip folder for a sheet Filename; the second item says how it matched (or why none did).
+
+    Exact names win: a folder named exactly as another sheet row of the same
+    subject is that row's clip, never the fallback for this one. (sub10 has
+    both EP11_01 and EP11_01f, sub17 both EP05_03 and EP05_03f; a tree whose
+    folders lost the trailing "f" must not pair EP11_01f with EP11_01's clip.)
+
+    Args:
+        claimed: the lower-cased Filenames of all sheet rows of this subject.
+    """
     exact = subject_dir / filename
     if exact.is_dir():
         return exact, ""
     folders = {p.name.lower(): p for p in subject_dir.iterdir() if p.is_dir()} if subject_dir.is_dir() else {}
     key = filename.lower()
-    for candidate, how in ((key, "case differs"), (key.rstrip("f"), "without the trailing 'f'"), (key + "f", "with a trailing 'f'")):
-        if candidate in folders:
-            return folders[candidate], f"folder {folders[candidate].name!r} matched sheet Filename {filename!r} ({how})"
-    return None, ""
+    if key in folders:
+        return folders[key], f"folder {folders[key].name!r} matched sheet Filename {filename!r} (case differs)"
+    taken = []
+    for candidate, how in ((key.rstrip("f"), "without the trailing 'f'"), (key + "f", "with a trailing 'f'")):
+        if candidate == key or candidate not in folders:
+            continue
+        if candidate in claimed:
+            taken.append(folders[candidate].name)
+            continue
+        return folders[candidate], f"folder {folders[candidate].name!r} matched sheet Filename {filename!r} ({how})"
+    return None, (f"; folder {taken[0]!r} is the clip of sheet row {taken[0]!r}, not this one" if taken else "")
 
 
 def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto", dataset: str = "casme2",
@@ -124,6 +140,11 @@ def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto"
     groups = _synthetic_groups(root) if dataset == "synthetic" else {}
 
     seen: set[tuple[str, str]] = set()
+    claimed: dict[str, set[str]] = {}  # subject -> every Filename the sheet gives it (exact names win)
+    for subject, filename in zip(table["subject"], table["filename"]):
+        if subject_id(subject) is not None and not is_missing(filename):
+            claimed.setdefault(subject_id(subject), set()).add(str(filename).strip().lower())
+    used: set[Path] = set()
     odd_subjects: list[str] = []
     rows = tqdm(table.itertuples(index=False), total=len(table), desc=dataset, unit="clip", disable=not progress)
     for row in rows:
@@ -142,13 +163,14 @@ def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto"
                                        "duplicate row for this clip", "skipped; the first row is used"))
             continue
         seen.add((subject, filename.lower()))
-        folder, how = _clip_folder(tree / subject, filename)
+        folder, how = _clip_folder(tree / subject, filename, claimed.get(subject, set()))
         source = ClipSource(dataset, subject, filename, folder or tree / subject / filename, sheet, row.excel_row,
                             group=groups.get(subject, subject))
         if folder is None:
             report.quirks.append(Quirk(dataset, source.key, row.excel_row,
-                                       f"no clip folder {tree.name}/{subject}/{filename}", "skipped (counted here)"))
+                                       f"no clip folder {tree.name}/{subject}/{filename}{how}", "skipped (counted here)"))
             continue
+        used.add(folder)
         if how:
             report.quirks.append(Quirk(dataset, source.key, row.excel_row, how, "used that folder"))
         frames, unnumbered = list_frames(folder)
@@ -172,7 +194,7 @@ def load_casme2(path: Path, label_map: dict | None = None, variant: str = "auto"
         report.quirks.append(Quirk(dataset, sheet.name, None,
                                    f"Subject cells not plain integers (e.g. {odd_subjects[0]!r}, {len(odd_subjects)} rows)",
                                    "read as subXX"))
-    _report_unannotated(tree, seen, dataset, report)
+    _report_unannotated(tree, used, dataset, report)
     log.info("%s: %d samples from %s", dataset, len(report.samples), root)
     return report
 
@@ -194,16 +216,15 @@ def _check_landmarks(sample, report: DatasetReport):
     return replace(sample, landmarks=None)
 
 
-def _report_unannotated(tree: Path, seen: set[tuple[str, str]], dataset: str, report: DatasetReport) -> None:
-    """Clip folders the sheet does not mention: counted, not read."""
-    known = {(s, f) for s, f in seen} | {(s, f.rstrip("f")) for s, f in seen} | {(s, f + "f") for s, f in seen}
+def _report_unannotated(tree: Path, used: set[Path], dataset: str, report: DatasetReport) -> None:
+    """Clip folders no sheet row was paired with: counted, not read."""
     for subject_dir in sorted(p for p in tree.iterdir() if p.is_dir()):
         subject = subject_id(subject_dir.name)
         if subject is None:
             report.quirks.append(Quirk(dataset, str(subject_dir), None, "folder is not a subXX subject folder", "ignored"))
             continue
         for clip in sorted(p for p in subject_dir.iterdir() if p.is_dir()):
-            if (subject, clip.name.lower()) not in known:
+            if clip not in used:
                 report.quirks.append(Quirk(dataset, str(clip), None, "clip folder not in the coding sheet",
                                            "ignored (no annotation)"))
 

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from mer_tf.datasets.clips import ClipSource, build_clip
 from mer_tf.datasets.dataset_report import DatasetReport
-from mer_tf.datasets.frames import list_frames
+from mer_tf.datasets.frames import IMAGE_SUFFIXES, list_frames
 from mer_tf.datasets.quirk import Quirk
 
 MODALITIES = ("HS", "VIS", "NIR")
@@ -32,21 +32,70 @@ _SUBJECT = re.compile(r"(?i)s(\d+)")
 _CLIP = re.compile(r"(?i)s(\d+)_([a-z]+)_(\d+)")
 
 
-def modality_dirs(root: Path) -> dict[str, Path]:
-    """{"HS": path, ...} for the modality folders in root or one level below (SMIC_all_raw/HS)."""
-    found: dict[str, Path] = {}
+def trees(root: Path) -> dict[Path, dict[str, Path]]:
+    """{tree folder: {"HS": path, ...}} for the folders (root, or one level below) that hold modality folders.
+
+    Releases ship SMIC_all_raw/ and SMIC_all_cropped/ side by side: each is a tree.
+    """
+    found: dict[Path, dict[str, Path]] = {}
     if not root.is_dir():
         return found
     for folder in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
-        for child in (p for p in folder.iterdir() if p.is_dir()):
+        for child in sorted(p for p in folder.iterdir() if p.is_dir()):
             name = child.name.upper()
-            if name in MODALITIES and name not in found and any(_SUBJECT.fullmatch(p.name) for p in child.iterdir()):
-                found[name] = child
+            if name in MODALITIES and any(_SUBJECT.fullmatch(p.name) for p in child.iterdir()):
+                found.setdefault(folder, {}).setdefault(name, child)
     return found
 
 
+def tree_kind(tree: dict[str, Path]) -> str:
+    """"cropped" or "raw": from the folder name (SMIC_all_cropped), else from the frames (reg_*.bmp = cropped)."""
+    folder = next(iter(tree.values())).parent
+    if "crop" in folder.name.lower():
+        return "cropped"
+    if "raw" in folder.name.lower():
+        return "raw"
+    first = next((p for m in tree.values() for p in m.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES), None)
+    return "cropped" if first is not None and first.name.lower().startswith("reg") else "raw"
+
+
+def modality_dirs(root: Path, tree: str = "auto") -> dict[str, Path]:
+    """{"HS": path, ...} of the SMIC tree in root or one level below (SMIC_all_raw/HS); see `choose_tree`."""
+    return choose_tree(root, tree)[0]
+
+
+def choose_tree(root: Path, tree: str = "auto") -> tuple[dict[str, Path], tuple[str, str] | None]:
+    """The modality folders to read, and (what, handled) when a raw and a cropped tree were both present.
+
+    Args:
+        tree: "raw" or "cropped" (every tree of that kind), the name of the folder holding one tree, or
+            "auto": the only kind present, else the raw tree (and the note says so and how to choose).
+    """
+    found = trees(root)
+    kinds = {folder: tree_kind(mods) for folder, mods in found.items()}
+    listed = ", ".join(f"{f.name or f} ({k})" for f, k in kinds.items())
+    if tree == "auto":
+        chosen = [f for f, k in kinds.items() if k == "raw"] if len(set(kinds.values())) > 1 else list(found)
+        how = "(raw, the default)"
+    else:
+        chosen = [f for f, k in kinds.items() if tree in (k, f.name)]
+        how = f"(tree={tree!r})"
+        if not chosen:
+            raise ValueError(f"`tree` names no SMIC tree in {root}. Received: tree={tree!r}. Found: {listed or 'none'}. "
+                             "Pass 'raw', 'cropped', one of the folder names, or 'auto'.")
+    note = None
+    if len(chosen) < len(found):
+        note = (f"{len(found)} SMIC trees: {listed}", f"read {', '.join(f.name for f in chosen)} {how}; choose with "
+                "tree='raw', 'cropped' or a folder name (mer data check --smic-tree)")
+    modalities: dict[str, Path] = {}
+    for folder in chosen:  # trees of one kind may split the modalities between them
+        for name, path in found[folder].items():
+            modalities.setdefault(name, path)
+    return modalities, note
+
+
 def load_smic(path: Path, label_map: dict | None = None, modalities: tuple[str, ...] = MODALITIES,
-              verify: bool = True, progress: bool = False) -> DatasetReport:
+              verify: bool = True, progress: bool = False, tree: str = "auto") -> DatasetReport:
     """Read the SMIC modality trees found under `path`.
 
     Args:
@@ -56,16 +105,20 @@ def load_smic(path: Path, label_map: dict | None = None, modalities: tuple[str, 
         modalities: which of HS, VIS, NIR to read; datasets are named smic-hs, smic-vis, smic-nir.
         verify: decode every frame and drop unreadable ones (reported).
         progress: show a tqdm bar (stderr) over the subjects.
+        tree: when `path` holds both a raw and a cropped tree (SMIC_all_raw/, SMIC_all_cropped/): "raw",
+            "cropped" or the folder's name; "auto" reads the raw one and reports the choice as a quirk.
     """
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"SMIC folder not found: {root}. Expected {LAYOUT}.")
-    found = modality_dirs(root)
+    report = DatasetReport(name="smic", roots=(root,))
+    found, note = choose_tree(root, tree)
     wanted = [m.upper() for m in modalities]
     if not any(m in found for m in wanted):
         raise FileNotFoundError(f"No SMIC modality folder ({'/'.join(wanted)}) in {root}. Expected {LAYOUT}.")
+    if note:  # reported under the first modality read, so the composite shows no empty "smic" part
+        report.quirks.append(Quirk(f"smic-{next(m for m in wanted if m in found).lower()}", str(root), None, *note))
     label_map = {**SEVEN_DEFAULTS, **(label_map or {})}
-    report = DatasetReport(name="smic", roots=(root,))
     for modality in (m for m in wanted if m in found):
         _load_modality(found[modality], f"smic-{modality.lower()}", label_map, report, verify, progress)
     return report
