@@ -41,7 +41,7 @@ class DemoOptions:
         size: network input side in pixels.
         input: "flow" (onset -> apex optical flow) by default: on the synthetic
             set the apex-frame model (the paper's input) stays near chance
-            while the flow model learns (README, "Measured"); "apex" is one flag away.
+            while the flow model learns (docs/results.md, the ablation); "apex" is one flag away.
         rebuild: redo every step even when its artifacts exist.
         seed: one seed for data, splits and training.
     """

@@ -1,7 +1,7 @@
 """The ECRL rule table: action-unit evidence to emotions, after EMFACS.
 
-Written once, here, as data; ``rules_table_markdown()`` renders it for the
-README. Each piece of *evidence* is one feature (``features.py``) crossing a
+Written once, here, as data; ``rules_table_markdown()`` renders it for
+docs/ecrl.md. Each piece of *evidence* is one feature (``features.py``) crossing a
 threshold in a direction: ``AU12`` is present when ``au12 >= t["AU12"]``,
 ``EQ10_DOWN`` when ``-eq10_mouth_curvature >= t["EQ10_DOWN"]``. A rule fires
 when all its ``required`` evidence is present, at least one of ``any_of`` (if
@@ -84,7 +84,7 @@ def evidence_strength(features: dict[str, float], thresholds: dict[str, float]) 
 
 
 def rules_table_markdown() -> str:
-    """The rule table (and the evidence definitions) as Markdown, for the README."""
+    """The rule table (and the evidence definitions) as Markdown, as docs/ecrl.md shows it."""
     lines = [
         "| Emotion | EMFACS prototype | Required (all) | Any of (one) | Excluded (none) |",
         "|---|---|---|---|---|",
