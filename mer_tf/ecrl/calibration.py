@@ -16,6 +16,7 @@ import logging
 import numpy as np
 
 from mer_tf.ecrl.features import extract_features
+from mer_tf.ecrl.rule_engine import RuleEngine
 from mer_tf.ecrl.rules import EVIDENCE, RULES, default_thresholds
 from mer_tf.labels import CLASSES, MEGC3, NEGATIVE, SEVEN_TO_MEGC3
 
@@ -104,10 +105,8 @@ def calibrate(apex_landmarks, neutral_landmarks, labels, min_samples: int = 3, m
             entry.update(threshold=default, youden_j=None, source=f"default (fewer than {min_samples} samples)")
         per_evidence[name] = entry
 
-    from mer_tf.ecrl.ecrl import ECRL  # the fitted engine scores itself on the same samples
-
-    engine = ECRL(thresholds)
-    verdicts = [engine.predict_features(f).label for f in rows]
+    engine = RuleEngine(thresholds)  # the fitted rules score themselves on the same samples
+    verdicts = [engine.judge(f).label for f in rows]
     emotional = [(v, y) for v, y in zip(verdicts, kept) if y != "Neutral"]
     neutral_rows = [v for v, y in zip(verdicts, kept) if y == "Neutral"]
     summary = {

@@ -11,13 +11,13 @@ import numpy as np
 
 from mer_tf.atomic import atomic_write_json
 from mer_tf.ecrl.features import FEATURE_NAMES, NeutralReference, extract_features
-from mer_tf.ecrl.rules import EVIDENCE, RULES, default_thresholds
+from mer_tf.ecrl.calibration import calibrate
+from mer_tf.ecrl.rule_engine import RuleEngine
+from mer_tf.ecrl.rules import RULES
 from mer_tf.ecrl.verdict import Verdict
 
 log = logging.getLogger(__name__)
 ECRL_VERSION = 1
-# the rule table as sets, once: a rule check is then three set operations
-_RULE_SETS = [(r, frozenset(r.required), frozenset(r.any_of), frozenset(r.excluded)) for r in RULES]
 
 
 class ECRL:
@@ -36,17 +36,9 @@ class ECRL:
     """
 
     def __init__(self, thresholds: dict[str, float] | None = None, calibration: dict | None = None):
-        merged = default_thresholds()
-        for name, value in (thresholds or {}).items():
-            if name not in EVIDENCE:
-                raise ValueError(f"Unknown ECRL evidence {name!r}; known: {sorted(EVIDENCE)}.")
-            value = float(value)
-            if not (np.isfinite(value) and value > 0):
-                raise ValueError(f"ECRL threshold {name} must be a positive number. Received: {value!r}")
-            merged[name] = value
-        self.thresholds = merged
+        self._engine = RuleEngine(thresholds)
+        self.thresholds = self._engine.thresholds
         self.calibration = calibration
-        self._items = [(name, feat, sign / merged[name]) for name, (feat, sign, _, _) in EVIDENCE.items()]
         self._ref_key: bytes | None = None
         self._ref: NeutralReference | None = None
 
@@ -86,20 +78,7 @@ class ECRL:
 
     def predict_features(self, features: dict[str, float]) -> Verdict:
         """The rules alone, on features from ``extract_features``."""
-        strength = {name: features[feat] * k for name, feat, k in self._items}
-        present = frozenset(name for name, s in strength.items() if s >= 1.0)
-        best, best_score = None, 0.0
-        for rule, required, any_of, excluded in _RULE_SETS:
-            if not required <= present or (any_of and not any_of & present) or excluded & present:
-                continue
-            hits = required | (any_of & present)
-            score = sum(strength[e] for e in hits) / len(hits)
-            if score > best_score:
-                best, best_score = rule, score
-        evidence = tuple(name for name in EVIDENCE if name in present)
-        if best is None:
-            return Verdict(None, None, features, 0.0, evidence, reason="no rule fired")
-        return Verdict(best.label, best.name, features, float(best_score), evidence)
+        return self._engine.judge(features)
 
     # -- persistence --------------------------------------------------------
     def to_dict(self) -> dict:
@@ -143,8 +122,6 @@ class ECRL:
     @classmethod
     def calibrate(cls, apex_landmarks, neutral_landmarks, labels, **kwargs) -> "ECRL":
         """Fit the thresholds on labelled onset/apex pairs; see ``calibration.calibrate``."""
-        from mer_tf.ecrl.calibration import calibrate
-
         thresholds, summary = calibrate(apex_landmarks, neutral_landmarks, labels, **kwargs)
         return cls(thresholds, summary)
 
