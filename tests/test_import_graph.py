@@ -96,3 +96,22 @@ def test_dependencies_point_one_way():
             if (name.startswith("export") and t.startswith("edge")) or (name.startswith("edge") and t.startswith("export")):
                 wrong.append((name, t))
     assert wrong == []
+
+
+def test_every_import_of_a_project_module_names_one_that_exists():
+    # a renamed module breaks here, including imports deferred inside functions, scripts and tests
+    mods = _modules()
+    files = [p for pkg in (*PACKAGES, "tests", "scripts", "benchmarks") for p in (ROOT / pkg).rglob("*.py")]
+    missing = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] in PACKAGES and name not in mods:
+                    missing.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
+    assert len(files) > 150 and missing == []
