@@ -37,7 +37,7 @@ def _ecrl_and_policy(folder: ModelFolder, arrays: SampleArrays) -> tuple[list[st
         return None, None, f"the model's classes {folder.labels} are neither the seven nor the MEGC 3 classes: no fused columns"
     try:
         from mer_tf.ecrl import ECRL
-        from mer_tf.training.evaluation import fusion_policy
+        from mer_tf.training.predictions import fusion_policy
     except ImportError as exc:
         return None, None, f"ECRL/fusion unavailable ({exc}): no fused columns"
     ecrl = ECRL.load(folder.path / "ecrl.json")

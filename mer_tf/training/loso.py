@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mer_tf.training.config import TrainConfig
-from mer_tf.training.evaluation import policy_scores, score_rows
+from mer_tf.training.predictions import policy_scores, score_rows
 from mer_tf.training.samples import load_samples
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     is how settings are chosen (see `run_loso`'s scores["validation"]).
     """
     from mer_tf.data.feature_store import FeatureStore
-    from mer_tf.training.evaluation import calibrate_ecrl, fusion_policy, predict_rows
+    from mer_tf.training.predictions import calibrate_ecrl, fusion_policy, predict_rows
     from mer_tf.training.fit import configure_tensorflow, env_threads, fit_model
 
     cfg = TrainConfig.from_dict(config)

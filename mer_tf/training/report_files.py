@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mer_tf.metrics import format_scores
 from mer_tf.report import atomic_write_text
-from mer_tf.training.evaluation import PREDICTION_COLUMNS
+from mer_tf.training.predictions import PREDICTION_COLUMNS
 from mer_tf.training.reports import atomic_folder, plot_confusion, write_csv, write_json
 
 

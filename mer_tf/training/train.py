@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mer_tf.training.config import TrainConfig
-from mer_tf.training.evaluation import calibrate_ecrl, predict_rows, score_rows
+from mer_tf.training.predictions import calibrate_ecrl, predict_rows, score_rows
 from mer_tf.training.fit import configure_tensorflow, fit_model
 from mer_tf.training.reports import atomic_folder, plot_history, write_json
 from mer_tf.training.samples import load_samples, split_validation
