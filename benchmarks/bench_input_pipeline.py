@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from mer_tf.data.feature_store import FeatureStore, SampleFeatures
-    from mer_tf.data.pipeline import Augmentation, make_dataset
+    from mer_tf.data.tf_dataset import Augmentation, make_dataset
     from mer_tf.training.config import TrainConfig
     from mer_tf.training.fit import build, configure_tensorflow
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from mer_tf.data import FeatureStore, InputSpec
-from mer_tf.data.pipeline import Augmentation, _augment, arrays_dataset, class_weights, make_dataset
+from mer_tf.data.tf_dataset import Augmentation, _augment, arrays_dataset, class_weights, make_dataset
 from mer_tf.preprocess import FacePreprocessParams
 from test_training_helpers import make_samples
 

@@ -11,12 +11,12 @@ _TF_NAMES = ("Augmentation", "make_dataset", "arrays_dataset", "class_weights")
 
 
 def __getattr__(name):
-    # tf.data lives in pipeline.py; load it only when asked, so a Ray driver or a
+    # tf.data lives in tf_dataset.py; load it only when asked, so a Ray driver or a
     # cache-only job does not pay for importing TensorFlow.
     if name in _TF_NAMES:
-        from mer_tf.data import pipeline
+        from mer_tf.data import tf_dataset
 
-        return getattr(pipeline, name)
+        return getattr(tf_dataset, name)
     raise AttributeError(f"module 'mer_tf.data' has no attribute {name!r}")
 
 

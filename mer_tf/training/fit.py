@@ -87,7 +87,7 @@ def fit_model(
     """
     import keras
 
-    from mer_tf.data.pipeline import Augmentation, class_weights, make_dataset
+    from mer_tf.data.tf_dataset import Augmentation, class_weights, make_dataset
 
     work_dir = Path(work_dir)
     if not light:
