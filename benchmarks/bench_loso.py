@@ -72,7 +72,9 @@ def main(argv=None) -> int:
           f"input {config.input} {config.size}px, batch {config.batch_size}, fold {fold['name']}")
     print(f"  light (mer loso):  median {light:.1f} s per fold, epochs {epochs['light']}")
     print(f"  full  (mer train): median {full:.1f} s per fold, epochs {epochs['full']}")
-    print(f"  ratio light / full: {light / full:.2f}")
+    per_epoch = {k: float(np.median([t / max(1, e) for t, e in zip(times[k], epochs[k])])) for k in times}
+    print(f"  ratio light / full: {light / full:.2f} per fold, {per_epoch['light'] / per_epoch['full']:.2f} per epoch "
+          f"({per_epoch['light']:.2f} vs {per_epoch['full']:.2f} s; early stopping can end the two at different epochs)")
     print(f"  projected LOSO wall time with {args.workers} folds at once: {light * n / args.workers / 60:.1f} min "
           f"(if every fold cost what fold {fold['name']} did)")
     return 0
