@@ -3,6 +3,7 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 MODELS  := $(VENV)/share/mer-tf/models
+PHOTOS  := $(VENV)/share/mer-tf/photos
 STAMP   := $(VENV)/.installed
 QAT_VENV  := .venv-qat
 QAT_STAMP := $(QAT_VENV)/.installed
@@ -21,7 +22,7 @@ help:
 $(STAMP): setup.cfg pyproject.toml constraints.txt scripts/install_models.py
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all]"
-	$(BIN)/python scripts/install_models.py --dest $(MODELS)
+	$(BIN)/python scripts/install_models.py --dest $(MODELS) --photos $(PHOTOS)
 	@touch $(STAMP)
 
 models: $(STAMP)

@@ -1,7 +1,12 @@
-"""The `mer-edge` command: run and bench a `.tflite` model on the device.
+"""The `mer-edge` command: run and bench a model on the device; make and check bundles.
 
-  mer-edge run MODEL.tflite --source 0|video.mp4|images/ [--events out.jsonl] [--annotate out.mp4]
-  mer-edge bench MODEL.tflite [--source ...] [--frames N]
+  mer-edge run BUNDLE|MODEL.tflite --source 0|video.mp4|images/ [--events out.jsonl] [--annotate out.mp4]
+  mer-edge bench BUNDLE|MODEL.tflite [--source ...] [--frames N]
+  mer-edge bundle MODEL.tflite OUT          (writes OUT/ and OUT.tar.gz: all a board needs)
+  mer-edge verify BUNDLE                    (checks every file's SHA-256 and the model's metadata)
+
+A BUNDLE (folder or .tar.gz from `mer-edge bundle` or `mer export --bundle`) brings
+its own ecrl.json and face models: no environment variables, nothing to place.
 
 Only NumPy, OpenCV, LiteRT and mer-tf's TensorFlow-free core are used.
 """
@@ -12,6 +17,8 @@ import argparse
 import json
 import logging
 import sys
+from contextlib import contextmanager
+from dataclasses import replace
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -19,9 +26,13 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="the .tflite exported by `mer export` (its metadata gives labels and preprocessing)")
-    p.add_argument("--detector", choices=("blazeface", "dlib"), default="blazeface",
-                   help="face detector: BlazeFace (fast) or dlib HOG (the paper's)")
+    p.add_argument("model", help="a bundle (folder or .tar.gz from `mer-edge bundle`), or the .tflite exported "
+                   "by `mer export` (its metadata gives labels and preprocessing)")
+    p.add_argument("--detector", choices=("blazeface-full", "blazeface", "dlib"), default="blazeface-full",
+                   help="face detector: full-range BlazeFace (near and far faces), short-range BlazeFace "
+                   "(faces within ~2 m) or dlib HOG (the paper's)")
+    p.add_argument("--tile", type=int, default=1920, metavar="PX",
+                   help="also search frames larger than 1.25 x PX in overlapping PX tiles (4K: far faces); 0: off")
     p.add_argument("--landmarks", choices=("mediapipe", "dlib"), default="mediapipe",
                    help="68-point landmarks: MediaPipe face mesh (fast) or dlib")
     p.add_argument("--threads", type=int, default=2, help="LiteRT interpreter threads")
@@ -30,7 +41,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, default=None,
                    help="frame rate for image folders (default 30) or to override a video's")
     p.add_argument("--ecrl", default=None, metavar="ECRL_JSON",
-                   help="calibrated ECRL thresholds (default: ecrl.json beside the model, else built-in)")
+                   help="calibrated ECRL thresholds (default: the bundle's, or ecrl.json beside the model, else built-in)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +71,37 @@ def build_parser() -> argparse.ArgumentParser:
                        help="camera, video or image folder (default: a 640x480 stream with one real face)")
     bench.add_argument("--frames", type=int, default=300, help="timed frames (after 10 warm-up frames)")
     bench.add_argument("--json", default=None, metavar="OUT_JSON", help="also write the results as JSON")
+
+    bundle = sub.add_parser("bundle", help="write one folder + .tar.gz holding all a board needs to run a model",
+                            description="OUT/ and OUT.tar.gz: the model with its metadata and sidecar, ecrl.json, "
+                            "the face model files and a SHA-256 manifest (SHA256SUMS). An existing bundle at OUT "
+                            "is replaced; anything else there is refused.", formatter_class=_Formatter)
+    bundle.add_argument("model", help="the .tflite exported by `mer export`")
+    bundle.add_argument("out", help="the bundle folder to write; OUT.tar.gz is written beside it")
+    bundle.add_argument("--ecrl", default=None, metavar="ECRL_JSON",
+                        help="calibrated ECRL thresholds (default: ecrl.json beside the model)")
+    bundle.add_argument("--models-dir", default=None, metavar="DIR",
+                        help="where the face model files are (default: the installed models folder)")
+    bundle.add_argument("--no-tarball", action="store_true", help="write only the folder")
+
+    verify = sub.add_parser("verify", help="check a bundle: every SHA-256, its description, the model's metadata",
+                            formatter_class=_Formatter)
+    verify.add_argument("bundle", help="a bundle folder or .tar.gz")
     return parser
+
+
+@contextmanager
+def _model(args):
+    """(model path, options) for the MODEL argument: a bundle is opened (and checked) for the block."""
+    from edge.bundle import is_bundle_path, open_bundle
+
+    options = _options(args)
+    if not is_bundle_path(args.model):
+        yield args.model, options, None
+        return
+    with open_bundle(args.model) as b:
+        ecrl = args.ecrl or (str(b.ecrl) if b.ecrl else None)
+        yield str(b.model), replace(options, models_dir=str(b.models_dir), ecrl=ecrl), b
 
 
 def _options(args):
@@ -70,9 +111,11 @@ def _options(args):
         raise ValueError(f"--threads must be >= 1. Received: {args.threads}")
     if args.redetect_every < 1:
         raise ValueError(f"--redetect-every must be >= 1. Received: {args.redetect_every}")
+    if args.tile != 0 and args.tile < 64:
+        raise ValueError(f"--tile must be 0 (off) or at least 64 px. Received: {args.tile}")
     return RunOptions(detector=args.detector, landmarks=args.landmarks, threads=args.threads,
                       every_frame=getattr(args, "every_frame", False), redetect_every=args.redetect_every,
-                      ecrl=args.ecrl, fps=args.fps)
+                      ecrl=args.ecrl, fps=args.fps, tile=args.tile or None)
 
 
 def _progress(enabled: bool, total: int | None):
@@ -88,14 +131,15 @@ def _progress(enabled: bool, total: int | None):
 def _run(args) -> int:
     from edge.runtime import run_stream
 
-    bar = _progress(not args.no_progress and args.events != "-", args.max_frames)
-    try:
-        summary = run_stream(args.model, args.source, _options(args), events=args.events,
-                             annotate=args.annotate, max_frames=args.max_frames,
-                             on_frame=(lambda frame, views: bar.update(1)) if bar is not None else None)
-    finally:
-        if bar is not None:
-            bar.close()
+    with _model(args) as (model, options, _):
+        bar = _progress(not args.no_progress and args.events != "-", args.max_frames)
+        try:
+            summary = run_stream(model, args.source, options, events=args.events,
+                                 annotate=args.annotate, max_frames=args.max_frames,
+                                 on_frame=(lambda frame, views: bar.update(1)) if bar is not None else None)
+        finally:
+            if bar is not None:
+                bar.close()
     s = summary
     msg = (f"{s.frames} frames ({s.fps:.1f} fps, {s.input_mode} model): {s.events} micro-expression events "
            f"({s.incomplete_events} incomplete); faces seen {s.faces_seen}, lost {s.faces_lost}, "
@@ -115,18 +159,47 @@ def _bench(args) -> int:
     from edge.bench import bench, format_report
     from mer_tf.tflite_metadata import atomic_write
 
-    bar = _progress(True, args.frames + 10)
-    try:
-        result = bench(args.model, source=args.source, frames=args.frames, options=_options(args),
-                       on_frame=(lambda: bar.update(1)) if bar is not None else None)
-    finally:
-        if bar is not None:
-            bar.close()
+    with _model(args) as (model, options, b):
+        bar = _progress(True, args.frames + 10)
+        try:
+            result = bench(model, source=args.source, frames=args.frames, options=options,
+                           peer=b.peer if b is not None else None,
+                           on_frame=(lambda: bar.update(1)) if bar is not None else None)
+        finally:
+            if bar is not None:
+                bar.close()
+        if b is not None:
+            result["bundle"] = str(b.source)
     print(format_report(result))
     if args.json:
         atomic_write(args.json, (json.dumps(result, indent=1) + "\n").encode())
         print(f"results: {args.json}")
     return 0
+
+
+def _bundle(args) -> int:
+    from edge.bundle_writer import write_bundle
+
+    r = write_bundle(args.model, args.out, ecrl=args.ecrl, models_dir=args.models_dir, tarball=not args.no_tarball)
+    print(f"bundle {r['folder']}" + (f" and {r['tarball']} ({r['bytes'] / 1e6:.1f} MB)" if r["tarball"] else ""))
+    print(f"  model {r['model']} ({r['model_info']['variant']}, {r['model_info']['input_mode']} input), "
+          f"ecrl {r['ecrl'] or 'none: built-in thresholds'}, face models {', '.join(r['face_models'].values())}")
+    print(f"  on the board: mer-edge run {r['tarball'] or r['folder']} --source 0")
+    return 0
+
+
+def _verify(args) -> int:
+    from edge.bundle import open_bundle
+
+    with open_bundle(args.bundle) as b:
+        d = b.describe()
+    print(f"{args.bundle}: OK, {d['files']} files match SHA256SUMS; model {d['model']} ({d['variant']}, "
+          f"{d['input_mode']} input {d['input_size']}x{d['input_size']}), ecrl {d['ecrl']}, "
+          f"face models {', '.join(d['face_models'])}; made by {d['created_by']}")
+    return 0
+
+
+COMMANDS = {"run": _run, "bench": _bench, "bundle": _bundle, "verify": _verify}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     from edge.sources import SourceError
 
     try:
-        return _run(args) if args.command == "run" else _bench(args)
-    except (FileNotFoundError, ValueError, SourceError) as err:
+        return COMMANDS[args.command](args)
+    except (FileNotFoundError, PermissionError, ValueError, SourceError) as err:
         # Bad input before the first frame: one clear line, no traceback.
         print(f"mer-edge {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -29,7 +29,12 @@ class RunOptions:
     """Settings of a run (the command's flags).
 
     Args:
-        detector: "blazeface" (fast) or "dlib" (HOG, the paper's).
+        detector: "blazeface-full" (full-range BlazeFace: near and far faces;
+            the default, chosen on real group photos by benchmarks/bench_faces.py),
+            "blazeface" (short range: faces within ~2 m) or "dlib" (HOG, the paper's).
+        tile: frames whose longer side exceeds 1.25 x ``tile`` px are also
+            searched in overlapping tiles of that side (4K frames: far faces);
+            None or 0: never tile.
         landmarks: "mediapipe" (fast) or "dlib".
         threads: LiteRT interpreter threads for the classifier.
         every_frame: classify every face of every frame, not only spotted apexes.
@@ -37,15 +42,19 @@ class RunOptions:
         ecrl: an ecrl.json (calibrated thresholds); default: ecrl.json beside
             the model, else the built-in defaults.
         fps: frame rate for image folders / to override a video's.
+        models_dir: the folder of face model files (a bundle's ``models/``);
+            default: the installed models folder (``MER_TF_MODELS``).
     """
 
-    detector: str = "blazeface"
+    detector: str = "blazeface-full"
     landmarks: str = "mediapipe"
     threads: int = 2
     every_frame: bool = False
     redetect_every: int = 10
     ecrl: str | None = None
     fps: float | None = None
+    models_dir: str | None = None
+    tile: int | None = 1920
 
 
 def load_classifier(model: str | Path, threads: int) -> tuple[ModelInfo, LiteRTClassifier]:
@@ -77,8 +86,8 @@ def build_runner(model: str | Path, options: RunOptions, timer: StageTimer | Non
     from mer_tf.faces import FaceTracker, create_detector, create_landmarker
     from mer_tf.fusion import FusionPolicy
 
-    detector = create_detector(options.detector)
-    landmarker = create_landmarker(options.landmarks)
+    detector = create_detector(options.detector, models_dir=options.models_dir, tile=options.tile)
+    landmarker = create_landmarker(options.landmarks, models_dir=options.models_dir)
     if timer is not None:  # bench: may be switched on after warm-up
         detector, landmarker = TimedDetector(detector, timer), TimedLandmarker(landmarker, timer)
     tracker = FaceTracker(detector, landmarker, redetect_every=options.redetect_every)
@@ -87,7 +96,9 @@ def build_runner(model: str | Path, options: RunOptions, timer: StageTimer | Non
                           every_frame=options.every_frame, timer=timer, input_mode=info.input_mode,
                           flow_method=info.flow_method)
     trained = info.trained_with()
-    if all(trained) and trained != (options.detector, options.landmarks):
+    family = {"blazeface-full": "blazeface"}  # the same face framing: the landmarks fix the crop
+    if all(trained) and (family.get(trained[0], trained[0]), trained[1]) != \
+            (family.get(options.detector, options.detector), options.landmarks):
         # Allowed (the fast backends are the device's point), but the crops are fixed by the
         # landmarks, so say it: accuracy measured with the training backends may not carry over.
         runner.summary.notes.append(

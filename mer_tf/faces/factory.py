@@ -8,7 +8,7 @@ import numpy as np
 
 from mer_tf.faces.box import Box
 
-DETECTORS = ("dlib", "blazeface")
+DETECTORS = ("dlib", "blazeface", "blazeface-full")
 LANDMARKERS = ("dlib", "mediapipe")
 
 
@@ -30,32 +30,46 @@ class Landmarker(Protocol):
     def landmarks(self, image: np.ndarray, box: Box) -> np.ndarray: ...
 
 
-def create_detector(name: str = "dlib", **kwargs) -> FaceDetector:
+def create_detector(name: str = "dlib", models_dir=None, tile: int | None = None, **kwargs) -> FaceDetector:
     """A face detector by name.
 
     Args:
-        name: ``"dlib"`` (HOG, the paper's choice) or ``"blazeface"``
-            (MediaPipe short-range BlazeFace in LiteRT; faster).
+        name: ``"dlib"`` (HOG, the paper's choice), ``"blazeface"`` (MediaPipe
+            short-range BlazeFace in LiteRT: faces near the camera) or
+            ``"blazeface-full"`` (full-range BlazeFace: far and small faces too).
+        tile: when set, frames whose longer side exceeds 1.25 x ``tile`` px are
+            also searched in overlapping tiles of that side (`TiledDetector`).
+        models_dir: the folder of .tflite model files (a bundle's); default:
+            the installed models folder. dlib reads its own package.
         **kwargs: passed to the backend (e.g. ``upsample=1`` for dlib,
             ``min_score=0.6`` for BlazeFace).
     """
     if name == "dlib":
         from mer_tf.faces.dlib_detector import DlibDetector
 
-        return DlibDetector(**kwargs)
-    if name == "blazeface":
+        detector = DlibDetector(**kwargs)
+    elif name in ("blazeface", "blazeface-full"):
         from mer_tf.faces.blazeface_detector import BlazeFaceDetector
 
-        return BlazeFaceDetector(**kwargs)
-    raise ValueError(f"Unknown face detector {name!r}; choose one of {DETECTORS}.")
+        detector = BlazeFaceDetector(models_dir=models_dir, model_range="full" if name.endswith("full") else "short",
+                                     **kwargs)
+    else:
+        raise ValueError(f"Unknown face detector {name!r}; choose one of {DETECTORS}.")
+    if tile:
+        from mer_tf.faces.tiled_detector import TiledDetector
+
+        return TiledDetector(detector, tile=tile)
+    return detector
 
 
-def create_landmarker(name: str = "dlib", **kwargs) -> Landmarker:
+def create_landmarker(name: str = "dlib", models_dir=None, **kwargs) -> Landmarker:
     """A 68-point landmarker by name.
 
     Args:
         name: ``"dlib"`` (68-point shape predictor) or ``"mediapipe"`` (face
             mesh, 468 points mapped onto iBUG 68; runs in LiteRT).
+        models_dir: the folder of .tflite model files (a bundle's); default:
+            the installed models folder.
         **kwargs: passed to the backend.
     """
     if name == "dlib":
@@ -65,5 +79,5 @@ def create_landmarker(name: str = "dlib", **kwargs) -> Landmarker:
     if name == "mediapipe":
         from mer_tf.faces.mediapipe_landmarker import MediaPipeLandmarker
 
-        return MediaPipeLandmarker(**kwargs)
+        return MediaPipeLandmarker(models_dir=models_dir, **kwargs)
     raise ValueError(f"Unknown landmarker {name!r}; choose one of {LANDMARKERS}.")

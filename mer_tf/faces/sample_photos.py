@@ -1,8 +1,9 @@
-"""Real face photos that ship inside installed packages (public domain).
+"""Real face photos that ship inside installed packages.
 
 Used by the tests, the benchmark and demos, so that nothing is downloaded:
 scikit-image's ``astronaut`` (Eileen Collins, smiling) and matplotlib's
-``grace_hopper.jpg``. Both are one-face portraits.
+``grace_hopper.jpg`` (both public domain, one face each); and six multi-face photos
+from an npm package, put in place at install time (`load_multiface_photos`).
 """
 
 from __future__ import annotations
@@ -48,3 +49,37 @@ def load_sample_photo(name: str) -> np.ndarray:
             raise FileNotFoundError(f"could not read {path}; reinstall matplotlib.")
         return image
     raise ValueError(f"Unknown sample photo {name!r}; choose one of {SAMPLE_PHOTOS}.")
+
+
+MULTIFACE_SOURCE = "npm @vladmandic/face-api@1.7.15 demo/sample1-6.jpg (MIT; photos by the package's author)"
+
+
+def multiface_photos_dir() -> Path:
+    """Where `scripts/install_models.py --photos` put the six multi-face photos (``MER_TF_PHOTOS`` overrides)."""
+    import os
+    import sys
+
+    env = os.environ.get("MER_TF_PHOTOS")
+    return Path(env) if env else Path(sys.prefix) / "share" / "mer-tf" / "photos"
+
+
+def load_multiface_photos() -> dict[str, np.ndarray]:
+    """The six real multi-face photos (1920 px wide, 22 faces), name -> uint8 BGR.
+
+    They come from an npm package at install time (never at run time):
+    ``make models`` puts them in place. FileNotFoundError says how when they are missing.
+    """
+    folder = multiface_photos_dir()
+    paths = sorted(folder.glob("sample*.jpg"))
+    if len(paths) != 6:
+        raise FileNotFoundError(
+            f"The multi-face photos ({MULTIFACE_SOURCE}) are not in {folder}: run `make models` "
+            f"(or python scripts/install_models.py --dest <models> --photos {folder}); it needs npm.")
+    photos = {}
+    for p in paths:
+        image = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f"could not read {p}; reinstall with `python scripts/install_models.py "
+                                    f"--dest <models> --photos {folder} --force`.")
+        photos[p.name] = image
+    return photos
