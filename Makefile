@@ -9,7 +9,7 @@ QAT_VENV  := .venv-qat
 QAT_STAMP := $(QAT_VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all qat-env models bench clean help
+.PHONY: demo test test-all qat-env models bench check-arm64 clean help
 
 help:
 	@echo "make demo      set up .venv, then run the whole system on the synthetic set"
@@ -17,6 +17,7 @@ help:
 	@echo "make test-all  the fast and the slow tests"
 	@echo "make qat-env   the separate environment for quantization-aware training"
 	@echo "make bench     the speed benchmarks (ratios measured in one run)"
+	@echo "make check-arm64  mer-edge on emulated aarch64 (Pi 4/5 cores) vs x86 (slow; needs make demo)"
 
 # (Re)install when the dependency pins or the package description change.
 $(STAMP): setup.cfg pyproject.toml constraints.txt scripts/install_models.py
@@ -40,6 +41,14 @@ test-all: $(STAMP) $(QAT_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m edge.cli bench --help >/dev/null
 	@ls benchmarks/*.py | while read f; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# The aarch64 check (slow, CPU heavy; not part of `make test`): the demo's int8 model as a bundle,
+# and its held-out video. ARM64_DEMO=runs/demo_small uses a smaller demo run.
+ARM64_DEMO ?= runs/demo
+check-arm64: $(STAMP)
+	@test -f $(ARM64_DEMO)/export/export.json -a -f $(ARM64_DEMO)/edge/holdout.mp4 || $(BIN)/mer demo --out $(ARM64_DEMO)
+	$(BIN)/mer-edge bundle $$($(BIN)/python -c "import json,sys; m=json.load(open('$(ARM64_DEMO)/export/export.json')); print('$(ARM64_DEMO)/export/' + m['variants']['int8']['file'])") $(ARM64_DEMO)/bundle_int8
+	bash scripts/check_arm64.sh $(ARM64_DEMO)/bundle_int8.tar.gz $(ARM64_DEMO)/edge/holdout.mp4
 
 # tensorflow-model-optimization needs tf_keras and cannot share an environment
 # with mediapipe (absl-py pins): it gets its own, created on demand.

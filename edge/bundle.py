@@ -2,8 +2,8 @@
 
 A bundle holds the exported `.tflite` (metadata embedded) and its sidecar JSON,
 `ecrl.json` (the calibrated thresholds) beside it, the face model files in
-``models/`` (BlazeFace short and full range, the face mesh and the attention
-mesh, and the peer classifier `mer-edge bench` compares against), a
+``models/`` (BlazeFace short and full range, the face mesh, and the peer
+classifier `mer-edge bench` compares against), a
 ``bundle.json`` saying which file is what, and ``SHA256SUMS`` (the format of
 ``sha256sum -c``) covering every other file. `mer-edge run|bench|verify`
 take a bundle as it is: nothing to set, nothing to place by hand.

@@ -128,3 +128,18 @@ def test_quantization_config_rejects_bad_settings():
     config = QuantizationConfig.for_int8(np.zeros((3, 4, 4, 3), np.float32))
     assert config.describe() == {"mode": "int8", "representative_samples": 3, "io_int8": True}
     assert [b[0].shape for b in config.representative_dataset()()] == [(1, 4, 4, 3)] * 3
+
+
+def test_export_bundle_flag_writes_a_device_bundle(exported, tmp_path, capsys):
+    from edge.bundle import open_bundle
+    from mer_tf.cli import main
+
+    _, folder, _ = exported
+    out = tmp_path / "out"
+    assert main(["export", str(folder), str(out), "--variants", "int8", "--representative", "8",
+                 "--check-samples", "0", "--bundle"]) == 0
+    assert "eccnn_int8_bundle.tar.gz" in capsys.readouterr().out
+    with open_bundle(out / "eccnn_int8_bundle.tar.gz") as b:
+        assert b.model.name == "eccnn_int8.tflite" and b.meta["model_info"]["variant"] == "int8"
+    assert main(["export", str(folder), str(tmp_path / "o2"), "--variants", "float32", "--bundle"]) == 2
+    assert "--bundle int8: that variant is not exported" in capsys.readouterr().err

@@ -32,11 +32,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Adam learning rate for --qat/--prune fine-tuning (small: the model is trained already)")
     parser.add_argument("--check-samples", type=int, default=32,
                         help="training samples on which each variant is compared with the Keras model")
+    parser.add_argument("--bundle", nargs="?", const="int8", default=None, metavar="VARIANT",
+                        help="also write a device bundle of this variant (default int8) in the export folder: "
+                        "OUT/<model>_<variant>_bundle/ and its .tar.gz (model, ecrl.json, face models, SHA-256 "
+                        "manifest), what `mer-edge run` takes on the board")
 
 
 def run(args: argparse.Namespace) -> int:
-    from export.export_model import export_model
+    from export.export_model import export_model, parse_variants
 
+    if args.bundle is not None and args.bundle not in parse_variants(args.variants):
+        raise ValueError(f"--bundle {args.bundle}: that variant is not exported; add it to --variants "
+                         f"(now {args.variants!r}) or pick one of them.")
     manifest = export_model(
         args.model_dir, args.out, variants=args.variants, representative=args.representative, data=args.data,
         dataset=args.dataset, qat=args.qat, prune=args.prune, qat_epochs=args.qat_epochs, qat_learning_rate=args.qat_learning_rate,
@@ -51,4 +58,14 @@ def run(args: argparse.Namespace) -> int:
         agree = f"{check['top1_agreement']:.3f}" if check else "-"
         print(f"{name:16} {v['file']:32} {v['bytes']:>10} {v['input']['dtype']:>8} {v['output']['dtype']:>8} "
               f"{diff:>11} {agree:>7}")
+    if args.bundle is not None:
+        from pathlib import Path
+
+        from edge.bundle_writer import write_bundle
+
+        out = Path(manifest["out_dir"])
+        tflite = out / manifest["variants"][args.bundle]["file"]
+        b = write_bundle(tflite, out / f"{tflite.stem}_bundle")
+        print(f"bundle: {b['tarball']} ({b['bytes'] / 1e6:.1f} MB): copy it to the board and run "
+              f"`mer-edge run {Path(b['tarball']).name} --source 0`")
     return 0
