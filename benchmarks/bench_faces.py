@@ -30,7 +30,7 @@ from mer_tf.faces.sample_photos import MULTIFACE_SOURCE, load_multiface_photos, 
 
 TRUTH = Path(__file__).with_name("multiface_truth.json")
 DEFAULT = ("blazeface-full", 1920)  # edge.runtime.RunOptions' default detector and tile
-CANDIDATES = [("dlib", None), ("blazeface", None), ("blazeface-full", None), ("blazeface", 960), DEFAULT]
+CANDIDATES = [("dlib", None), ("blazeface", None), ("blazeface-full", None), DEFAULT]
 
 
 def frames(photo: np.ndarray, kind: str) -> tuple[np.ndarray, float, tuple[int, int]]:
