@@ -93,6 +93,9 @@ def test_tiled_detector_passes_small_frames_whole_and_tiles_big_ones():
     rec.shapes.clear()
     boxes = det.detect(np.zeros((2160, 3840, 3), np.uint8))
     assert rec.shapes[0] == (2160, 3840) and set(rec.shapes[1:]) == {(640, 640)} and det.last_tiles == len(rec.shapes) - 1
+    rec.shapes.clear()
+    TiledDetector(rec, tile=1920).detect(np.zeros((2160, 3840, 3), np.uint8))  # one row: 2160 <= 1.25 x 1920
+    assert rec.shapes == [(2160, 3840), (2160, 1920), (2160, 1920), (2160, 1920)]
     assert all(b.x1 <= 3840 and b.y1 <= 2160 for b in boxes)
     with pytest.raises(ValueError, match="tile"):
         TiledDetector(rec, tile=10)

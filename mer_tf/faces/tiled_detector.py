@@ -76,11 +76,14 @@ class TiledDetector:
             self.last_tiles = 0
             return self.detector.detect(image)
         boxes = list(self.detector.detect(image)) if self.whole_frame else []
-        step = max(1, int(round(self.tile * (1.0 - self.overlap))))
+        # A side at most 1.25 tiles long is taken whole (a 3840x2160 frame: one row of 2160 px high
+        # tiles, 3 tiles instead of 6); the detector letterboxes any shape.
+        tw = w if w <= 1.25 * self.tile else self.tile
+        th = h if h <= 1.25 * self.tile else self.tile
         n = 0
-        for y0 in tile_origins(h, self.tile, step):
-            for x0 in tile_origins(w, self.tile, step):
-                crop = image[y0:y0 + self.tile, x0:x0 + self.tile]
+        for y0 in tile_origins(h, th, max(1, int(round(th * (1.0 - self.overlap))))):
+            for x0 in tile_origins(w, tw, max(1, int(round(tw * (1.0 - self.overlap))))):
+                crop = image[y0:y0 + th, x0:x0 + tw]
                 for b in self.detector.detect(crop):
                     boxes.append(Box(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0, b.score))
                 n += 1
