@@ -18,7 +18,7 @@ _NAMES = {
     "LiteRTModel": "export.litert_model",
     "ModelFolder": "export.model_folder",
     "SampleArrays": "export.sample_arrays",
-    "recompute": "export.report",
+    "recompute": "export.comparison_report",
 }
 
 

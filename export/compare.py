@@ -99,7 +99,7 @@ def compare_exports(
     """
     from tqdm import tqdm
 
-    from export.report import write_report
+    from export.comparison_report import write_report
     from mer_tf.metrics import pooled_scores
 
     export_dir = Path(export_dir)

@@ -7,7 +7,7 @@ import pytest
 
 from export.compare import compare_exports
 from export.export_model import export_model
-from export.report import recompute
+from export.comparison_report import recompute
 from mer_tf import tflite_metadata
 from mer_tf.cli import main
 from test_export_support import TEST_SUBJECTS, make_model_folder

@@ -1,7 +1,8 @@
 import struct
 import zlib
 
-from mer_tf.report import Report, atomic_write_text
+from mer_tf.atomic import atomic_write_text
+from mer_tf.report_page import ReportPage
 
 
 def _png(path):
@@ -18,7 +19,7 @@ def _png(path):
 
 def test_report_markdown_and_html(tmp_path):
     img = _png(tmp_path / "plots" / "x.png") if (tmp_path / "plots").mkdir() is None else None
-    rep = Report("Demo <run>", tmp_path)
+    rep = ReportPage("Demo <run>", tmp_path)
     rep.heading("Scores")
     rep.table([{"model": "eccnn", "uf1": 0.51234}, {"model": "int8", "uf1": 0.5}])
     rep.image(img, "a plot")
@@ -42,7 +43,7 @@ def test_atomic_write_leaves_no_temp(tmp_path):
 def test_atomic_folder_replaces_only_on_success(tmp_path):
     import pytest
 
-    from mer_tf.report import atomic_folder
+    from mer_tf.atomic import atomic_folder
 
     out = tmp_path / "model"
     with atomic_folder(out) as tmp:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from export.compare import compare_exports
-    from export.report import markdown
+    from export.comparison_report import markdown
 
     try:
         threads = tuple(int(t) for t in args.threads.split(",") if t.strip())

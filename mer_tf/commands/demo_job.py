@@ -88,7 +88,7 @@ def _write_video(samples, subject: str, path: Path, fps: float = 25.0) -> dict:
     import cv2
     import numpy as np
 
-    from mer_tf.report import atomic_write_text
+    from mer_tf.atomic import atomic_write_text
 
     clips = sorted((s for s in samples if s.subject == subject), key=lambda s: s.sample_id)
     if not clips:
@@ -253,14 +253,14 @@ class DemoJob:
                              threads=2)
         summary = self._timed("edge", run_stream, self._int8(), str(video), options,
                               events=str(edge_dir / "events.jsonl"), annotate=str(edge_dir / "annotated.mp4"))
-        from mer_tf.report import atomic_write_text
+        from mer_tf.atomic import atomic_write_text
 
         payload = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)
         atomic_write_text(edge_dir / "summary.json", json.dumps(payload, indent=1, default=str))
 
     def bench(self) -> None:
         from edge.bench import bench
-        from mer_tf.report import atomic_write_text
+        from mer_tf.atomic import atomic_write_text
 
         path = self.out / "edge" / "bench.json"
         if self._skip("bench", path):
@@ -283,7 +283,7 @@ class DemoJob:
         self.out.mkdir(parents=True, exist_ok=True)
         self.force = self.force or self._settings_changed()
         self.data()
-        from mer_tf.report import atomic_write_text
+        from mer_tf.atomic import atomic_write_text
 
         stored = options_dict(self.o)
         stored.pop("rebuild")

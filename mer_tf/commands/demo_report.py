@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mer_tf.report import Report
+from mer_tf.report_page import ReportPage
 
 SYNTH = "synthetic"
 
@@ -24,7 +24,7 @@ def _scores_rows(scores: dict) -> list[dict]:
     return rows
 
 
-def _data_section(rep: Report, out: Path, options) -> None:
+def _data_section(rep: ReportPage, out: Path, options) -> None:
     model_cfg = _load(out / "model" / "config.json") or {}
     rep.heading("Data")
     rep.paragraph(f"The synthetic set in {options.data} ({options.subjects} subjects made from real photographs "
@@ -37,7 +37,7 @@ def _data_section(rep: Report, out: Path, options) -> None:
                    for k, v in run.items() if k.endswith("subjects")])
 
 
-def _train_section(rep: Report, out: Path) -> None:
+def _train_section(rep: ReportPage, out: Path) -> None:
     rep.heading("Training (deployed model)")
     metrics = _load(out / "model" / "metrics.json") or {}
     flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}
@@ -46,7 +46,7 @@ def _train_section(rep: Report, out: Path) -> None:
     rep.image(out / "model" / "curves.png", "training curves (synthetic)")
 
 
-def _loso_section(rep: Report, out: Path) -> None:
+def _loso_section(rep: ReportPage, out: Path) -> None:
     rep.heading("Leave-one-subject-out (synthetic)")
     loso = _load(out / "loso" / "scores.json")
     if not loso:
@@ -63,7 +63,7 @@ def _loso_section(rep: Report, out: Path) -> None:
         rep.image(out / "loso" / f"confusion_{column}_all.png", f"confusion matrix, {column} (synthetic)")
 
 
-def _compare_section(rep: Report, out: Path) -> None:
+def _compare_section(rep: ReportPage, out: Path) -> None:
     rep.heading("Float vs quantized (held-out subjects, synthetic)")
     res = _load(out / "compare" / "report.json")
     if not res:
@@ -83,7 +83,7 @@ def _compare_section(rep: Report, out: Path) -> None:
     rep.image(out / "compare" / "report.png", "variants side by side (synthetic)")
 
 
-def _edge_section(rep: Report, out: Path) -> None:
+def _edge_section(rep: ReportPage, out: Path) -> None:
     rep.heading("Edge runtime on a held-out video")
     summary = _load(out / "edge" / "summary.json")
     if not summary:
@@ -118,7 +118,7 @@ def _edge_section(rep: Report, out: Path) -> None:
     rep.table(rows)
 
 
-def _bench_section(rep: Report, out: Path) -> None:
+def _bench_section(rep: ReportPage, out: Path) -> None:
     rep.heading("Per-stage latency on this machine (edge runtime, int8)")
     bench = _load(out / "edge" / "bench.json")
     if not bench:
@@ -138,7 +138,7 @@ def _bench_section(rep: Report, out: Path) -> None:
 
 def write_demo_report(out: Path, options, steps: dict, holdout: list[str]) -> tuple[Path, Path]:
     """Write `<out>/report.md` and `<out>/report.html` from the steps' artifacts."""
-    rep = Report("mer-tf demo report (synthetic data)", Path(out))
+    rep = ReportPage("mer-tf demo report (synthetic data)", Path(out))
     rep.paragraph("Made by `make demo` (`mer demo`). Every figure below was measured in this run on the "
                   "built-in synthetic set; held-out subjects for the export comparison and the edge video: "
                   + ", ".join(holdout) + ".")

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     from mer_tf.training import evaluate_model
-    from mer_tf.training.report_files import summary_text
+    from mer_tf.training.evaluation_report import summary_text
 
     result = evaluate_model(args.model, args.data, args.out, dataset=args.dataset, include_seen=args.include_seen)
     synthetic = args.dataset == "synthetic" or "synthetic" in str(args.data)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     from mer_tf.training import run_loso
-    from mer_tf.training.report_files import summary_text
+    from mer_tf.training.evaluation_report import summary_text
 
     config = config_from_args(args)
     result = run_loso(config, args.out, use_ray=not args.no_ray, address=args.address, max_folds=args.max_folds)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mer_tf.training.config import TrainConfig
-from mer_tf.training.predictions import PREDICTION_COLUMNS, score_rows
 from mer_tf.training.loso import make_folds, merge_timing, run_fold
+from mer_tf.training.predictions import PREDICTION_COLUMNS, score_rows
 from mer_tf.training.samples import load_samples
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from mer_tf.report import atomic_write_text
-from mer_tf.training.reports import _pyplot, _save_figure, atomic_folder, write_csv, write_json
+from mer_tf.atomic import atomic_folder, atomic_write_text
+from mer_tf.training.plots_and_tables import _pyplot, _save_figure, write_csv, write_json
 
 TABLE_COLUMNS = ("table", "architecture", "cell", "column", "seeds", "accuracy", "accuracy_sd", "uf1", "uf1_sd", "uar",
                  "uar_sd", "val_uf1", "ms_per_sample", "n", "median_epochs", "train_minutes")

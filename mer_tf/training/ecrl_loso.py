@@ -30,7 +30,7 @@ def run_ecrl_loso(config: TrainConfig, out_dir: str | Path, *, samples: Sequence
     from mer_tf.metrics import pooled_scores, sliced_scores
     from mer_tf.atomic import atomic_folder
     from mer_tf.training.predictions import NO_RULE, calibrate_ecrl
-    from mer_tf.training.reports import write_csv, write_json
+    from mer_tf.training.plots_and_tables import write_csv, write_json
     from mer_tf.training.samples import label_of, load_samples
 
     samples = list(samples) if samples is not None else load_samples(config)

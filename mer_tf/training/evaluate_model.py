@@ -42,7 +42,7 @@ def evaluate_model(
     from mer_tf.data.feature_store import FeatureStore
     from mer_tf.training.predictions import predict_rows, score_rows
     from mer_tf.training.model_folder import load_model_folder
-    from mer_tf.training.report_files import write_evaluation
+    from mer_tf.training.evaluation_report import write_evaluation
     from mer_tf.training.samples import load_samples
 
     folder = load_model_folder(model_dir)

@@ -152,7 +152,7 @@ def run_loso(
     """
     from mer_tf.data.feature_store import FeatureStore
     from mer_tf.training.ray_runner import run_tasks
-    from mer_tf.training.report_files import write_evaluation
+    from mer_tf.training.evaluation_report import write_evaluation
 
     out_dir = Path(out_dir)
     samples = list(samples) if samples is not None else load_samples(config)

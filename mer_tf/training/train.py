@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mer_tf.atomic import atomic_folder
 from mer_tf.training.config import TrainConfig
-from mer_tf.training.predictions import calibrate_ecrl, predict_rows, score_rows
 from mer_tf.training.fit import configure_tensorflow, fit_model
-from mer_tf.training.reports import atomic_folder, plot_history, write_json
+from mer_tf.training.plots_and_tables import plot_history, write_json
+from mer_tf.training.predictions import calibrate_ecrl, predict_rows, score_rows
 from mer_tf.training.samples import load_samples, split_validation
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Artifacts of training and evaluation: CSV, JSON, PNG plots, atomic folders."""
+"""Tables and plots of training and evaluation: CSV and JSON files, PNG figures (each written atomically)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mer_tf.atomic import atomic_folder, atomic_write_json, atomic_write_text  # noqa: F401  (re-exported)
+from mer_tf.atomic import atomic_write_json, atomic_write_text
 
 
 def write_json(path: Path, payload) -> Path:

@@ -87,7 +87,7 @@ def markdown(result: dict[str, Any]) -> str:
     t = result["thresholds"]
     lines.append(f"max accuracy drop: {t['max_accuracy_drop']} points; min agreement: {t['min_agreement']}.")
     lines += [f"- FAIL {f}" for f in result["failures"]] or ["- all variants pass"]
-    lines += ["", f"Per-sample predictions: `{PRED_DIR}/<variant>.csv` (recompute with `export.report.recompute`).", ""]
+    lines += ["", f"Per-sample predictions: `{PRED_DIR}/<variant>.csv` (recompute with `export.comparison_report.recompute`).", ""]
     return "\n".join(lines)
 
 

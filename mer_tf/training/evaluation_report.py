@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from mer_tf.atomic import atomic_folder, atomic_write_text
 from mer_tf.metrics import format_scores
-from mer_tf.report import atomic_write_text
+from mer_tf.training.plots_and_tables import plot_confusion, write_csv, write_json
 from mer_tf.training.predictions import PREDICTION_COLUMNS
-from mer_tf.training.reports import atomic_folder, plot_confusion, write_csv, write_json
 
 
 def summary_text(scores: dict, timing: dict, meta: dict) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from mer_tf.atomic import atomic_folder, atomic_write_text  # noqa: F401  (re-exported)
+from mer_tf.atomic import atomic_write_text
 
 
 def _fmt(value: Any) -> str:
@@ -24,7 +24,7 @@ def _fmt(value: Any) -> str:
 
 
 @dataclass
-class Report:
+class ReportPage:
     """An ordered list of blocks rendered to Markdown and HTML.
 
     Args:
