@@ -5,7 +5,8 @@ Public API (loaded on first use, so `import export` stays light):
   -> the manifest dict (also `out_dir/export.json`).
 - `compare_exports(export_dir, data=None, max_accuracy_drop=None, min_agreement=None)`
   -> the report dict, with `["paths"]` naming report.md/.json/.png and predictions/*.csv.
-- `TFLiteExporter`, `QuantizationConfig`, `LiteRTModel`, `ModelFolder`, `SampleArrays`.
+- `TFLiteExporter`, `QuantizationConfig`, `LiteRTModel`, `SampleArrays` (the model folder itself is
+  `mer_tf.model_folder.ModelFolder`).
 - `recompute(report_dir)`: the report's numbers from its per-sample CSVs.
 The metadata embedded in each `.tflite` is read with `mer_tf.tflite_metadata.read`.
 """
@@ -16,7 +17,6 @@ _NAMES = {
     "TFLiteExporter": "export.tflite_exporter",
     "QuantizationConfig": "export.quantization",
     "LiteRTModel": "export.litert_model",
-    "ModelFolder": "export.model_folder",
     "SampleArrays": "export.sample_arrays",
     "recompute": "export.comparison_report",
 }

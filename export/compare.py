@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from export.folder_samples import folder_samples
 from export.litert_model import LiteRTModel
-from export.model_folder import ModelFolder
 from export.sample_arrays import SampleArrays
 from mer_tf import tflite_metadata
+from mer_tf.model_folder import ModelFolder
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,8 @@ def _ecrl_and_policy(folder: ModelFolder, arrays: SampleArrays) -> tuple[list[st
         return None, None, f"no ecrl.json in {folder.path}: no ECRL/fused columns"
     from mer_tf.labels import CLASSES, MEGC3, SEVEN_TO_MEGC3
 
-    if tuple(folder.labels) not in (tuple(CLASSES), tuple(MEGC3)):
-        return None, None, f"the model's classes {folder.labels} are neither the seven nor the MEGC 3 classes: no fused columns"
+    if tuple(folder.classes) not in (tuple(CLASSES), tuple(MEGC3)):
+        return None, None, f"the model's classes {list(folder.classes)} are neither the seven nor the MEGC 3 classes: no fused columns"
     try:
         from mer_tf.ecrl import ECRL
         from mer_tf.training.predictions import fusion_policy
@@ -42,7 +43,7 @@ def _ecrl_and_policy(folder: ModelFolder, arrays: SampleArrays) -> tuple[list[st
         return None, None, f"ECRL/fusion unavailable ({exc}): no fused columns"
     ecrl = ECRL.load(folder.path / "ecrl.json")
     verdicts = [ecrl.predict(a, n).label for a, n in zip(arrays.apex_landmarks, arrays.neutral_landmarks)]
-    scheme = "megc3" if tuple(folder.labels) == tuple(MEGC3) else "seven"
+    scheme = "megc3" if tuple(folder.classes) == tuple(MEGC3) else "seven"
     if scheme == "megc3":
         verdicts = [SEVEN_TO_MEGC3.get(v) if v else None for v in verdicts]
     policy = fusion_policy(str(folder.config.get("fusion", "paper")), scheme)
@@ -111,10 +112,10 @@ def compare_exports(
     by_variant = {m["variant"]: p for p, m in metas.items()}
     if REFERENCE not in by_variant:
         raise ValueError(f"{export_dir} has no float32 variant to compare against; export with --variants float32,...")
-    arrays = folder.sample_arrays("all" if all_samples else "test", data, dataset, progress=progress)
+    arrays = folder_samples(folder, "all" if all_samples else "test", data, dataset, progress=progress)
     if len(arrays) == 0:
         raise ValueError(f"no held-out samples: {arrays.source}")
-    classes = folder.labels
+    classes = list(folder.classes)
     known = arrays.y >= 0
     verdicts, policy, ecrl_note = _ecrl_and_policy(folder, arrays)
 

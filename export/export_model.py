@@ -9,10 +9,11 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
-from export.model_folder import ModelFolder
+from export.folder_samples import folder_samples
 from export.quantization import MODES, QuantizationConfig
 from mer_tf import tflite_metadata
 from mer_tf.atomic import atomic_folder
+from mer_tf.model_folder import ModelFolder
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,14 @@ def export_model(
     folder = ModelFolder.load(model_dir)
     model = folder.keras_model()
     need_train = "int8" in variants or qat or prune is not None or check_samples > 0
-    train = folder.sample_arrays("train", data, dataset, progress=progress) if need_train else None
+    train = folder_samples(folder, "train", data, dataset, progress=progress) if need_train else None
     calib = train.spread(representative, seed=0) if train is not None else None
     check = train.spread(check_samples, seed=1).x if train is not None and check_samples > 0 else None
 
     out = Path(out_dir)
     with atomic_folder(out) as tmp:
         base = {
-            "labels": folder.labels,
+            "labels": list(folder.classes),
             "preprocess": folder.preprocess,
             "model_name": folder.model_name,
             "source": {"model_dir": str(Path(model_dir).resolve()), "input": folder.config.get("input", "apex")},
@@ -121,7 +122,7 @@ def export_model(
         manifest = {
             "model_dir": str(Path(model_dir).resolve()),
             "model_name": folder.model_name,
-            "labels": folder.labels,
+            "labels": list(folder.classes),
             "variants": files,
             "representative": {"samples": len(calib) if calib is not None else 0,
                                "source": calib.source if calib is not None else None},

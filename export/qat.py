@@ -115,7 +115,7 @@ def run_qat(folder, model, train, calib, out_dir: str | os.PathLike, qat: bool =
         if proc.returncode != 0:
             raise RuntimeError(f"the QAT worker ({python}) failed with exit code {proc.returncode}:\n{proc.stderr[-3000:]}")
         result = json.loads(proc.stdout.strip().splitlines()[-1])
-        base = {"labels": folder.labels, "preprocess": folder.preprocess, "model_name": folder.model_name,
+        base = {"labels": list(folder.classes), "preprocess": folder.preprocess, "model_name": folder.model_name,
                 "source": {"model_dir": str(folder.path.resolve()), "input": folder.config.get("input", "apex")},
                 **folder.input_metadata()}
         exporter = TFLiteExporter(model, base)

@@ -14,7 +14,7 @@ class SampleArrays:
     """What export and compare need of a set of samples, in one place.
 
     Built from a dataset through the training code's feature cache
-    (`ModelFolder.sample_arrays`), or read from an `.npz` file with the same
+    (`export.folder_samples.folder_samples`), or read from an `.npz` file with the same
     keys (`from_npz`): the QAT subprocess receives its data that way, and
     small tests build one by hand.
 

@@ -109,22 +109,23 @@ def test_all_samples_when_no_split(compared, tmp_path):
 
 def test_held_out_falls_back_like_mer_train_records(compared, tmp_path):
     """`mer train` records only run.train_subjects/val_subjects: unseen subjects first, else validation ones."""
-    from export.model_folder import ModelFolder
+    from export.folder_samples import held_out, pick_subjects
     from export.sample_arrays import SampleArrays
+    from mer_tf.model_folder import ModelFolder
 
     root, _ = compared
     arrays = SampleArrays.from_npz(root / "arrays.npz")
     folder = ModelFolder.load(root / "out", require_model=False)
     folder.config = {"run": {"train_subjects": ["s01", "s02"], "val_subjects": ["s03"]}}
-    picked = folder.held_out(arrays)
+    picked = held_out(folder, arrays)
     assert sorted(set(picked.subjects)) == ["s04"] and "not used in training or validation" in picked.source
     assert folder.subjects("train") == ["s01", "s02"] and folder.subjects("val") == ["s03"]
     folder.config = {"run": {"train_subjects": ["s01", "s02"], "val_subjects": ["s03", "s04"]}}
-    picked = folder.held_out(arrays)
+    picked = held_out(folder, arrays)
     assert sorted(set(picked.subjects)) == ["s03", "s04"] and "validation subjects" in picked.source
     folder.config = {"run": {"train_subjects": ["x9"]}, "split": {}}
     with pytest.raises(ValueError, match="none of the train subjects"):
-        folder._pick(arrays, ["x9"], "train subjects")
+        pick_subjects(folder, arrays, ["x9"], "train subjects")
 
 
 def test_all_samples_option_says_not_held_out(compared, tmp_path):

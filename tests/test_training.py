@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from mer_tf.data import FeatureStore
-from mer_tf.training import TrainConfig, load_model_folder, train
+from mer_tf.model_folder import ModelFolder
+from mer_tf.training import TrainConfig, train
 from test_training_helpers import make_samples
 
 
@@ -42,18 +43,18 @@ def test_tiny_train_writes_a_folder_that_reloads_and_predicts(tiny, tmp_path, mo
     assert cfg["input"] == mode and json.loads((folder / "input.json").read_text())["mode"] == mode
     assert result.history["epochs_run"] == 2
 
-    loaded = load_model_folder(folder)
-    store = FeatureStore(loaded.spec, cache)
+    loaded = ModelFolder.load(folder)
+    store = FeatureStore(loaded.input_spec(), cache)
     x = np.stack([store.load(s).image for s in samples[:5]])
     assert x.shape == (5, 64, 64, 3)
-    got = loaded.model.predict(x, verbose=0)
+    got = loaded.keras_model().predict(x, verbose=0)
     assert got.shape == (5, 7)
     np.testing.assert_allclose(np.exp(got).sum(axis=1), 1.0, rtol=1e-4)  # log-probabilities
     # Same weights as the in-memory model that trained.
     fresh = keras.models.load_model(folder / "model.keras")
     np.testing.assert_allclose(fresh.predict(x, verbose=0), got, rtol=1e-5, atol=1e-6)
     assert loaded.classes[0] == "Neutral" and loaded.scheme == "seven"
-    assert loaded.ecrl is not None
+    assert loaded.ecrl() is not None
 
 
 class _StopAfter(keras.callbacks.Callback):

@@ -248,7 +248,9 @@ class DemoJob:
         self.on_step("edge", f"mer-edge run on {info['frames']} frames ({info['clips']} clips)")
         # The run uses the face backends the model was trained with (ECRL's thresholds and the
         # flow's alignment were calibrated on them); the benchmark times the fast device path.
-        trained = json.loads((self.out / "model" / "config.json").read_text())
+        from mer_tf.model_folder import ModelFolder
+
+        trained = ModelFolder.load(self.out / "model").config
         options = RunOptions(detector=trained.get("detector", "dlib"), landmarks=trained.get("landmarker", "dlib"),
                              threads=2)
         summary = self._timed("edge", run_stream, self._int8(), str(video), options,

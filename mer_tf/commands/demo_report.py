@@ -14,6 +14,16 @@ def _load(path: Path):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _trained_config(out: Path) -> dict:
+    """The demo model folder's config.json; empty when the train step did not finish."""
+    from mer_tf.model_folder import ModelFolder
+
+    try:
+        return ModelFolder.load(out / "model", require_model=False).config
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 def _scores_rows(scores: dict) -> list[dict]:
     rows = []
     for column in ("cnn", "ecrl", "fused"):
@@ -25,7 +35,7 @@ def _scores_rows(scores: dict) -> list[dict]:
 
 
 def _data_section(rep: ReportPage, out: Path, options) -> None:
-    model_cfg = _load(out / "model" / "config.json") or {}
+    model_cfg = _trained_config(out)
     rep.heading("Data")
     rep.paragraph(f"The synthetic set in {options.data} ({options.subjects} subjects made from real photographs "
                   f"that ship in packages, {options.clips_per_class} clips per class per subject). All numbers in "
@@ -89,7 +99,7 @@ def _edge_section(rep: ReportPage, out: Path) -> None:
     if not summary:
         rep.paragraph("The edge run did not happen.")
         return
-    trained = _load(out / "model" / "config.json") or {}
+    trained = _trained_config(out)
     rep.paragraph(f"`mer-edge run` on the int8 model, {trained.get('detector', 'dlib')} detector + "
                   f"{trained.get('landmarker', 'dlib')} landmarks (the backends the model and ECRL were trained "
                   f"with), {summary.get('input_mode', trained.get('input', 'apex'))} input. The annotated video is "

@@ -12,18 +12,15 @@ from mer_tf.training.ablation import CELLS, AblationResult, run_ablation
 from mer_tf.training.config import TrainConfig
 from mer_tf.training.evaluate_model import evaluate_model
 from mer_tf.training.loso import LosoResult, run_loso
-from mer_tf.training.model_folder import ModelFolder, load_model_folder
 from mer_tf.training.train import TrainResult, train
 
 __all__ = [
     "CELLS",
     "AblationResult",
     "LosoResult",
-    "ModelFolder",
     "TrainConfig",
     "TrainResult",
     "evaluate_model",
-    "load_model_folder",
     "run_ablation",
     "run_loso",
     "train",

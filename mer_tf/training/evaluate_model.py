@@ -40,13 +40,13 @@ def evaluate_model(
         A `LosoResult` (scores, ms per sample, artifact paths).
     """
     from mer_tf.data.feature_store import FeatureStore
-    from mer_tf.training.predictions import predict_rows, score_rows
-    from mer_tf.training.model_folder import load_model_folder
+    from mer_tf.model_folder import ModelFolder
     from mer_tf.training.evaluation_report import write_evaluation
+    from mer_tf.training.predictions import predict_rows, score_rows
     from mer_tf.training.samples import load_samples
 
-    folder = load_model_folder(model_dir)
-    config = replace(folder.config, data=str(data), dataset=dataset, max_samples_per_subject=None)
+    folder = ModelFolder.load(model_dir)
+    config = replace(folder.train_config(), data=str(data), dataset=dataset, max_samples_per_subject=None)
     if folder.scheme != config.class_scheme:
         config = replace(config, classes=folder.scheme)
     samples = list(samples) if samples is not None else load_samples(config)
@@ -59,9 +59,9 @@ def evaluate_model(
                 f"Every subject of {data} was used to train {model_dir}; there is nothing unseen to test. "
                 "Use `mer loso` for an honest estimate, or pass --include-seen (not a test)."
             )
-    store = FeatureStore(folder.spec, config.cache_dir)
+    store = FeatureStore(folder.input_spec(), config.cache_dir)
     feats = store.load_all(samples, progress=progress)
-    rows, timing = predict_rows(folder.model, samples, feats, folder.classes, folder.scheme, folder.ecrl)
+    rows, timing = predict_rows(folder.keras_model(), samples, feats, folder.classes, folder.scheme, folder.ecrl())
     scores = score_rows(rows, folder.classes)
     meta = {
         "model_dir": str(model_dir),

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mer_tf.atomic import atomic_folder
+from mer_tf.model_folder import FILES as FOLDER_FILES, ModelFolder
 from mer_tf.training.config import TrainConfig
 from mer_tf.training.fit import configure_tensorflow, fit_model
 from mer_tf.training.plots_and_tables import plot_history, write_json
@@ -17,7 +18,7 @@ from mer_tf.training.samples import load_samples, split_validation
 
 log = logging.getLogger(__name__)
 
-MODEL_FILES = ("model.keras", "config.json", "labels.json", "preprocess.json", "input.json", "ecrl.json", "metrics.json")
+MODEL_FILES = (*FOLDER_FILES, "metrics.json")
 
 
 @dataclass
@@ -112,13 +113,8 @@ def train(
     }
     paths: dict[str, Path] = {}
     with atomic_folder(out_dir) as tmp:
-        model.save(tmp / "model.keras")
-        write_json(tmp / "config.json", resolved)
-        write_json(tmp / "labels.json", {"classes": list(classes), "scheme": config.class_scheme})
-        spec.params().save(tmp / "preprocess.json")
-        write_json(tmp / "input.json", spec.to_dict())
-        if ecrl is not None:
-            ecrl.save(tmp / "ecrl.json")
+        ModelFolder.save(tmp, model=model, config=resolved, classes=classes, scheme=config.class_scheme, spec=spec,
+                         ecrl=ecrl)
         write_json(tmp / "metrics.json", metrics)
         write_json(tmp / "history.json", history)
         plot_history(tmp / "curves.png", history, f"{config.model} on {config.dataset} ({config.input})")
