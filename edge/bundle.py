@@ -183,10 +183,12 @@ def open_bundle(path: str | Path) -> Iterator[Bundle]:
         try:
             with tarfile.open(path, "r:*") as tar:
                 top, members = _safe_members(tar, path.name)
+                # Python < 3.11.4 has no extraction filter (Debian 12 and Raspberry Pi OS Bookworm
+                # ship 3.11.2); the members were checked above: plain files and folders inside one.
                 if hasattr(tarfile, "data_filter"):
                     tar.extractall(tmp, members=members, filter="data")
-                else:  # Python < 3.11.4 (Debian 12 and Raspberry Pi OS Bookworm ship 3.11.2): the
-                    tar.extractall(tmp, members=members)  # members were checked above, plain files only
+                else:
+                    tar.extractall(tmp, members=members)
         except (tarfile.TarError, EOFError, OSError, UnicodeDecodeError) as err:
             raise BundleError(f"{path.name} cannot be unpacked ({err.__class__.__name__}: {err}); the file is "
                               "truncated or not a .tar.gz. Copy it again, or rebuild it with `mer-edge bundle`.") from err
