@@ -73,7 +73,8 @@ cpuinfo() {  # $1 = cpu part, $2 = file
 # Run a command inside the rootfs. Emulator trap 2: binfmt_misc is not available in this kind
 # of container, so programs go through `proot -q qemu-aarch64-static` explicitly.
 # Emulator trap 3: qemu's default `-cpu max` makes the int8 CNN under XNNPACK give one class
-# for every input; a real core model (QEMU_CPU=cortex-a72 / cortex-a76) is right.
+# for every input; a real core model (-cpu cortex-a72 / cortex-a76) is right. It goes in proot's -q
+# string: QEMU_CPU in the environment does not reach qemu through proot (measured: one class again).
 guest() {  # guest CPU CPUINFO_PART -- command...
   local cpu=$1 part=$2; shift 3
   local ci=$CACHE/cpuinfo-$cpu
@@ -82,7 +83,7 @@ guest() {  # guest CPU CPUINFO_PART -- command...
   # This host reaches PyPI through a TLS-inspecting proxy whose CA is in the host's bundle;
   # a real board needs nothing of the sort. Bind the bundle only when pip is told to use it.
   if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ]; then certs=(-b "$PIP_CERT:/etc/mer-host-ca.pem"); fi
-  QEMU_CPU=$cpu proot -0 -q qemu-aarch64-static -r "$ROOT" -b /dev -b /proc -b /sys \
+  proot -0 -q "qemu-aarch64-static -cpu $cpu" -r "$ROOT" -b /dev -b /proc -b /sys \
     -b "$ci:/proc/cpuinfo" -b /etc/resolv.conf "${certs[@]}" -b "$WORK:/work" -w /work \
     /usr/bin/env -i HOME=/root PATH=/opt/mer/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
     ${PIP_CERT:+PIP_CERT=/etc/mer-host-ca.pem} PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT=180 \
@@ -103,7 +104,7 @@ if [ ! -f "$ROOT/.mer-tf-rootfs-ok" ]; then
   say "debootstrap second stage (emulated)"
   # Emulator trap 4: under proot, debootstrap's second stage cannot find its own scripts
   # unless DEBOOTSTRAP_DIR says where they are (/debootstrap inside the rootfs).
-  QEMU_CPU=cortex-a72 proot -0 -q qemu-aarch64-static -r "$ROOT.partial" -b /dev -b /proc -b /sys -w / \
+  proot -0 -q "qemu-aarch64-static -cpu cortex-a72" -r "$ROOT.partial" -b /dev -b /proc -b /sys -w / \
     /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBOOTSTRAP_DIR=/debootstrap \
     /bin/sh /debootstrap/debootstrap --second-stage >"$CACHE/debootstrap2.log" 2>&1 \
     || die "debootstrap (second stage) failed; see $CACHE/debootstrap2.log"
