@@ -34,21 +34,36 @@ class Annotator:
     """
 
     def __init__(self, path: str | Path, fps: float = 30.0):
+        from mer_tf.atomic import remove_stale
+
         self.path = Path(path)
-        suffix = self.path.suffix.lower()
-        if suffix not in FOURCC:
-            raise ValueError(f"Annotated video {self.path} must end in one of {sorted(FOURCC)}. "
-                             f"Received suffix {suffix!r}.")
+        suffix = self.check_suffix(self.path)
         if not self.path.parent.is_dir():
             raise FileNotFoundError(f"Folder {self.path.parent} for the annotated video does not exist; create it first.")
-        # Same suffix, so OpenCV picks the same container for the temporary file.
-        self._tmp = self.path.with_name(f".{self.path.stem}.part{suffix}")
+        # Same suffix, so OpenCV picks the same container for the temporary file; the pid lets
+        # the next run remove what a killed one left.
+        remove_stale(self.path.parent, self.path.name)
+        self._tmp = self.path.with_name(f".{self.path.name}.part-{os.getpid()}-{suffix}")
         self.fps = float(fps) if fps and fps > 0 else 30.0
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
         self.frames_written = 0
 
+    @staticmethod
+    def check_suffix(path: str | Path) -> str:
+        """The video's suffix, if OpenCV can write it here; else ValueError naming the choices."""
+        suffix = Path(path).suffix.lower()
+        if suffix not in FOURCC:
+            raise ValueError(f"Annotated video {path} must end in one of {sorted(FOURCC)}. "
+                             f"Received suffix {suffix!r}.")
+        return suffix
+
     def _open(self, width: int, height: int) -> None:
+        try:  # a folder we cannot write to is not a codec problem: say which it is
+            self._tmp.touch()
+        except OSError as err:
+            raise ValueError(f"Cannot write the annotated video {self.path}: {err.strerror}. "
+                             "Choose a writable folder.") from None
         fourcc = cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()])
         self._writer = cv2.VideoWriter(str(self._tmp), fourcc, self.fps, (width, height))
         if not self._writer.isOpened():

@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--every-frame", action="store_true",
                      help="also run the CNN, ECRL and fusion on every face of every frame (live labels)")
     run.add_argument("--events", default="-", metavar="OUT_JSONL",
-                     help="where the JSON lines go ('-': stdout); the last line is a summary")
+                     help="where the JSON lines go ('-': stdout); the last line is a summary. While the run "
+                     "lasts they go to OUT_JSONL.partial (tail -f it), renamed to OUT_JSONL at the end")
     run.add_argument("--annotate", default=None, metavar="OUT_VIDEO",
                      help="write an annotated video (.mp4/.avi): boxes, landmarks, live labels")
     run.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
@@ -104,6 +105,17 @@ def _model(args):
         yield str(b.model), replace(options, models_dir=str(b.models_dir), ecrl=ecrl), b
 
 
+def _check_run_outputs(args) -> None:
+    from mer_tf.outputs import check_outputs
+
+    if args.annotate:
+        from edge.annotate import Annotator
+
+        Annotator.check_suffix(args.annotate)
+    check_outputs(files={"events file": args.events, "annotated video": args.annotate},
+                  inputs={"model": args.model, "source": args.source, "ECRL file": args.ecrl})
+
+
 def _options(args):
     from edge.runtime import RunOptions
 
@@ -118,33 +130,46 @@ def _options(args):
                       ecrl=args.ecrl, fps=args.fps, tile=args.tile or None)
 
 
-def _progress(enabled: bool, total: int | None):
-    if not enabled:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="frame", file=sys.stderr, dynamic_ncols=True)
+class _LazyProgress:
+    """A tqdm bar that appears with the first frame: an error before it stays one clean line."""
+
+    def __init__(self, enabled: bool, total: int | None):
+        self.enabled, self.total, self.bar = enabled, total, None
+
+    def update(self, *_args) -> None:
+        if self.bar is None and self.enabled:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                self.enabled = False
+                return
+            self.bar = tqdm(total=self.total, unit="frame", file=sys.stderr, dynamic_ncols=True)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _run(args) -> int:
     from edge.runtime import run_stream
 
+    _check_run_outputs(args)  # before a bundle is opened or anything loads
     with _model(args) as (model, options, _):
-        bar = _progress(not args.no_progress and args.events != "-", args.max_frames)
+        bar = _LazyProgress(not args.no_progress and args.events != "-", args.max_frames)
         try:
             summary = run_stream(model, args.source, options, events=args.events,
-                                 annotate=args.annotate, max_frames=args.max_frames,
-                                 on_frame=(lambda frame, views: bar.update(1)) if bar is not None else None)
+                                 annotate=args.annotate, max_frames=args.max_frames, on_frame=bar.update)
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
     s = summary
     msg = (f"{s.frames} frames ({s.fps:.1f} fps, {s.input_mode} model): {s.events} micro-expression events "
            f"({s.incomplete_events} incomplete); faces seen {s.faces_seen}, lost {s.faces_lost}, "
            f"at most {s.max_faces_in_frame} in a frame; frames without a face {s.frames_without_faces}; "
            f"corrupt frames {s.corrupt_frames}; frame errors {s.frame_errors}")
+    if s.first_corrupt:
+        msg += f" (corrupt: {', '.join(s.first_corrupt)}{', ...' if s.corrupt_frames > len(s.first_corrupt) else ''})"
     if s.first_frame_error:
         msg += f" (first: {s.first_frame_error})"
     if s.ended_early:
@@ -152,22 +177,24 @@ def _run(args) -> int:
     for note in s.notes:
         msg += f"\n  note: {note}"
     print(msg, file=sys.stderr if args.events == "-" else sys.stdout)
-    return 0
+    return 130 if s.interrupted else 0  # Ctrl+C: the files are complete, but the run did not end by itself
 
 
 def _bench(args) -> int:
     from edge.bench import bench, format_report
+    from mer_tf.outputs import check_file
     from mer_tf.tflite_metadata import atomic_write
 
+    if args.json:  # before the bench, not after it
+        check_file(args.json, what="JSON results file",
+                   inputs={"model": args.model, "source": args.source, "ECRL file": args.ecrl})
     with _model(args) as (model, options, b):
-        bar = _progress(True, args.frames + 10)
+        bar = _LazyProgress(True, args.frames + 10)
         try:
             result = bench(model, source=args.source, frames=args.frames, options=options,
-                           peer=b.peer if b is not None else None,
-                           on_frame=(lambda: bar.update(1)) if bar is not None else None)
+                           peer=b.peer if b is not None else None, on_frame=bar.update)
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         if b is not None:
             result["bundle"] = str(b.source)
     print(format_report(result))
@@ -212,15 +239,37 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from edge.sources import SourceError
 
+    _terminate_cleanly()
     try:
         return COMMANDS[args.command](args)
     except (FileNotFoundError, PermissionError, ValueError, SourceError) as err:
         # Bad input before the first frame: one clear line, no traceback.
+        if args.verbose:
+            raise
         print(f"mer-edge {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a write that failed after the checks (disk full, file system gone read-only)
+        if args.verbose:
+            raise
+        where = f": {err.filename}" if err.filename else ""
+        print(f"mer-edge {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"mer-edge {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _terminate_cleanly() -> None:
+    """SIGTERM unwinds like Ctrl+C would not: temporaries removed, the previous outputs left intact."""
+    import signal
+
+    def _exit(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, _exit)
+    except ValueError:  # not the main thread (an embedding application): leave its handlers alone
+        pass
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,12 @@ class RunOptions:
     fps: float | None = None
     models_dir: str | None = None
     tile: int | None = 1920
+
+    def __post_init__(self):
+        # A negative, zero, NaN or infinite rate would give events negative or NaN times.
+        if self.fps is not None and not (isinstance(self.fps, (int, float)) and math.isfinite(self.fps)
+                                         and self.fps > 0):
+            raise ValueError(f"--fps must be a positive number of frames per second, e.g. 30. Received: {self.fps}")
 
 
 def load_classifier(model: str | Path, threads: int) -> tuple[ModelInfo, LiteRTClassifier]:
@@ -110,17 +118,22 @@ def build_runner(model: str | Path, options: RunOptions, timer: StageTimer | Non
 
 
 class _EventSink:
-    """JSON lines, flushed per event so that `tail -f` sees them live ("-": stdout)."""
+    """JSON lines, flushed per event so that `tail -f` sees them live ("-": stdout).
+
+    A file goes to `<events>.partial` while the run lasts and is renamed to
+    `<events>` when it ends: a killed run leaves the previous log intact and
+    the new one marked partial by its name (the next run starts it afresh).
+    """
 
     def __init__(self, path: str | None):
         self.fh = None
+        self.path = self.partial = None
         if path == "-":
             self.fh = sys.stdout
         elif path:
-            p = Path(path)
-            if not p.parent.is_dir():
-                raise FileNotFoundError(f"Folder {p.parent} for the events file does not exist; create it first.")
-            self.fh = p.open("w", encoding="utf-8")
+            self.path = Path(path)
+            self.partial = self.path.with_name(self.path.name + ".partial")
+            self.fh = self.partial.open("w", encoding="utf-8")
         self.count = 0
 
     def write(self, record: dict) -> None:
@@ -129,9 +142,17 @@ class _EventSink:
             self.fh.write(json.dumps(record, sort_keys=False) + "\n")
             self.fh.flush()
 
-    def close(self) -> None:
-        if self.fh and self.fh is not sys.stdout:
-            self.fh.close()
+    def close(self, complete: bool = True) -> None:
+        if not self.fh or self.fh is sys.stdout:
+            return
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        if complete:
+            os.replace(self.partial, self.path)
+        else:
+            log.warning("the run did not finish: its events so far are in %s; %s is unchanged",
+                        self.partial, self.path)
 
 
 def run_stream(model: str | Path, source: str | int, options: RunOptions | None = None,
@@ -145,9 +166,16 @@ def run_stream(model: str | Path, source: str | int, options: RunOptions | None 
         the first frame, with a message naming the problem and the fix. Once
         frames flow, problems are counted in the returned summary instead.
     """
+    from mer_tf.outputs import check_outputs
+
     options = options or RunOptions()
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"`max_frames` must be >= 1. Received: max_frames={max_frames}")
+    # Every output before anything else: a bad --annotate must not cost the --events file, or a run.
+    if annotate:
+        Annotator.check_suffix(annotate)
+    check_outputs(files={"events file": events, "annotated video": annotate},
+                  inputs={"model": model, "source": source, "ECRL file": options.ecrl})
     info, _ = load_classifier(model, options.threads)  # refuse a bad model before anything else
     src = open_source(source, fps=options.fps)  # then a source that cannot be opened
     try:
@@ -178,9 +206,9 @@ def run_stream(model: str | Path, source: str | int, options: RunOptions | None 
     except BaseException:
         if annotator:
             annotator.abort()
+        sink.close(complete=False)
         raise
-    finally:
-        sink.close()
+    sink.close()
     if annotator:
         annotator.close()
     return summary

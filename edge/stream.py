@@ -65,6 +65,7 @@ class RunSummary:
     frames_with_faces: int = 0
     frames_without_faces: int = 0
     corrupt_frames: int = 0
+    first_corrupt: list[str] = field(default_factory=list)  # the first few, named (file or index: why)
     frame_errors: int = 0
     first_frame_error: str | None = None
     max_faces_in_frame: int = 0
@@ -73,6 +74,7 @@ class RunSummary:
     events: int = 0
     incomplete_events: int = 0
     ended_early: bool = False
+    interrupted: bool = False  # Ctrl+C (the files are finished; the command exits 130)
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     input_mode: str = "apex"  # what the CNN was fed: "apex" faces or "flow" (onset -> apex)
@@ -262,6 +264,8 @@ class StreamRunner:
         s.frames += 1
         if frame.image is None:
             s.corrupt_frames += 1
+            if len(s.first_corrupt) < 5:
+                s.first_corrupt.append(f"{frame.name or f'frame {frame.index}'}: {frame.error or 'unreadable'}")
             return [], []
         events: list[dict] = []
         views: list[FaceView] = []
@@ -344,6 +348,7 @@ class StreamRunner:
                     on_frame(frame, views)
                 last = frame
         except KeyboardInterrupt:  # Ctrl+C on a camera: finish the files and report
+            self.summary.interrupted = True
             self.summary.notes.append(f"interrupted by the user after {self.summary.frames} frames")
         if last is not None:
             for event in self.finish(last.index, last.time):

@@ -66,6 +66,32 @@ def _latency(path: Path, x1: np.ndarray, threads: tuple[int, ...], runs: int) ->
     return out
 
 
+def _check_out(export_dir: Path, out_dir: Path, data, overwrite: bool) -> None:
+    """The report goes into the export folder (default), a new or empty folder, or an earlier report's."""
+    from mer_tf.outputs import check_folder
+
+    if not export_dir.is_dir():
+        raise FileNotFoundError(f"export folder not found: {export_dir}; run `mer export MODEL_DIR NEW_FOLDER` first.")
+    check_folder(out_dir, "compare", what="report folder", overwrite=overwrite,
+                 inputs={"export folder": export_dir, "data": data}, allow_equal=[export_dir], accept=["export"])
+
+
+def _check_listed(export_dir: Path) -> None:
+    """Every variant export.json lists must be there: a missing one is not a passing one."""
+    manifest = export_dir / "export.json"
+    if not manifest.is_file():
+        return
+    try:
+        listed = json.loads(manifest.read_text()).get("variants", {})
+    except (ValueError, AttributeError):
+        raise ValueError(f"{manifest} is not an export manifest (invalid JSON); re-run `mer export`.") from None
+    missing = [f"{name} ({entry.get('file')})" for name, entry in listed.items()
+               if not isinstance(entry, dict) or not (export_dir / str(entry.get("file"))).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{export_dir} lacks variants its export.json lists: {', '.join(missing)}; "
+                                "re-run `mer export` into a new folder.")
+
+
 def compare_exports(
     export_dir: str | os.PathLike,
     data: str | os.PathLike | None = None,
@@ -77,6 +103,7 @@ def compare_exports(
     latency_runs: int = 100,
     all_samples: bool = False,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Evaluate every `.tflite` of an export folder on the model's held-out samples.
 
@@ -93,6 +120,8 @@ def compare_exports(
         all_samples: use every sample of `data`, training subjects included (more
             samples for agreement statistics; the report says it is not held out).
         progress: tqdm bar on stderr.
+        overwrite: write the report files into `out_dir` even when it holds files
+            mer-tf did not write (`mer_tf.outputs`).
 
     Returns:
         {"variants": {name: {...}}, "samples": ..., "failures": [...], "paths": {...}}
@@ -104,10 +133,13 @@ def compare_exports(
     from mer_tf.metrics import pooled_scores
 
     export_dir = Path(export_dir)
+    out_dir = Path(out_dir) if out_dir else export_dir
+    _check_out(export_dir, out_dir, data, overwrite)
     folder = ModelFolder.load(export_dir, require_model=False)
     files = sorted(export_dir.glob("*.tflite"))
     if not files:
-        raise FileNotFoundError(f"no .tflite files in {export_dir}; run `mer export MODEL {export_dir}` first.")
+        raise FileNotFoundError(f"no .tflite files in {export_dir}; run `mer export MODEL_DIR NEW_FOLDER` first.")
+    _check_listed(export_dir)
     metas = {p: tflite_metadata.read(p) for p in files}  # a corrupt file fails here, naming itself
     by_variant = {m["variant"]: p for p, m in metas.items()}
     if REFERENCE not in by_variant:
@@ -173,7 +205,7 @@ def compare_exports(
         "variants": results,
         "failures": failures,
     }
-    result["paths"] = write_report(result, arrays, predictions, verdicts, Path(out_dir) if out_dir else export_dir)
+    result["paths"] = write_report(result, arrays, predictions, verdicts, out_dir)
     log.info("compared %d variants on %d samples; %d threshold failures", len(results), len(arrays), len(failures))
     return result
 

@@ -131,7 +131,11 @@ def _plot(result: dict[str, Any]) -> bytes:
 
 def write_report(result, arrays, predictions, verdicts, out_dir: Path) -> dict[str, Any]:
     """Write predictions/*.csv, report.json, report.md and report.png atomically; returns their paths."""
+    from mer_tf.outputs import write_marker
+
     out_dir = Path(out_dir)
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        write_marker(out_dir, "compare")  # a folder of the user's (written into with --overwrite) stays unmarked
     paths: dict[str, Any] = {"predictions": _write_predictions(out_dir, result, arrays, predictions, verdicts)}
     paths.update(json=str(out_dir / "report.json"), markdown=str(out_dir / "report.md"), plot=str(out_dir / "report.png"))
     result = {**result, "paths": paths}

@@ -44,6 +44,7 @@ def export_model(
     check_samples: int = 32,
     qat_python: str | os.PathLike | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Export every requested variant of a trained model folder into `out_dir`.
 
@@ -66,6 +67,8 @@ def export_model(
         check_samples: training samples on which each variant is compared with Keras.
         qat_python: the QAT environment's python (default: `.venv-qat/bin/python`).
         progress: tqdm bars on stderr.
+        overwrite: replace `out_dir` even when mer-tf did not write it (`mer_tf.outputs`);
+            never when it is, holds or sits inside the model folder or the data.
 
     Returns:
         The manifest (also written as `export.json`): the variants' files, sizes,
@@ -75,6 +78,11 @@ def export_model(
 
     from export.tflite_exporter import TFLiteExporter
 
+    from mer_tf.outputs import check_folder
+
+    # Before any loading or conversion: `mer export M M` or an export into the user's folder costs nothing.
+    inputs = {"model folder": model_dir, "data": data}
+    check_folder(out_dir, "export", what="export folder", overwrite=overwrite, inputs=inputs)
     variants = parse_variants(variants)
     if representative < 1:
         raise ValueError(f"--representative must be >= 1. Received: {representative}")
@@ -92,7 +100,7 @@ def export_model(
     check = train.spread(check_samples, seed=1).x if train is not None and check_samples > 0 else None
 
     out = Path(out_dir)
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, "export", overwrite=overwrite, inputs=inputs) as tmp:
         base = {
             "labels": list(folder.classes),
             "preprocess": folder.preprocess,

@@ -84,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"mer: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a write that failed after the checks (disk full, file system gone read-only)
+        if args.verbose:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"mer: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

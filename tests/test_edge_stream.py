@@ -137,18 +137,42 @@ def test_face_that_leaves_and_returns_and_corrupt_frames(runner_factory, photos)
 
 def test_cli_run_on_an_image_folder_with_a_truncated_jpeg(photos, tmp_path):
     face = _canvas(photos["grace_hopper"])
+    frames = tmp_path / "frames"
+    frames.mkdir()
     for i in range(12):
-        cv2.imwrite(str(tmp_path / f"f{i}.jpg"), face)
-    data = (tmp_path / "f5.jpg").read_bytes()
-    (tmp_path / "f5.jpg").write_bytes(data[: len(data) // 3])
+        cv2.imwrite(str(frames / f"f{i}.jpg"), face)
+    data = (frames / "f5.jpg").read_bytes()
+    (frames / "f5.jpg").write_bytes(data[: len(data) // 3])
     events = tmp_path / "ev.jsonl"
     result = subprocess.run([sys.executable, "-m", "edge.cli", "run", str(es.model_file("int8")), "--source",
-                             str(tmp_path), "--events", str(events)],  # with the progress bar
+                             str(frames), "--events", str(events)],  # with the progress bar
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "12 frames" in result.stdout and "corrupt frames 1" in result.stdout
+    assert "(corrupt: f5.jpg: truncated image file)" in result.stdout  # named, not only counted
     summary = json.loads(events.read_text().splitlines()[-1])
     assert summary["corrupt_frames"] == 1 and summary["frames_with_faces"] == 11
+    assert summary["first_corrupt"] == ["f5.jpg: truncated image file"]
+    assert not (tmp_path / "ev.jsonl.partial").exists()
+
+
+@pytest.mark.parametrize("fps", ["-5", "0", "nan", "inf"])
+def test_bad_fps_is_refused_before_the_run(tmp_path, fps, capsys):
+    from edge.cli import main
+
+    code = main(["run", str(es.model_file("int8")), "--source", str(tmp_path), "--fps", fps])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--fps must be a positive number" in err[0] and fps in err[0]
+
+
+def test_bench_on_a_source_shorter_than_its_warm_up(photos, tmp_path, capsys):
+    from edge.cli import main
+
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f"f{i}.jpg"), _canvas(photos["grace_hopper"]))
+    assert main(["bench", str(es.model_file("int8")), "--source", str(tmp_path), "--frames", "5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "ended after 4 frames, all of them warm-up (10)" in err and "0 timed frames" not in err
 
 
 @pytest.mark.parametrize("input_mode", ["apex", "flow"])

@@ -99,12 +99,23 @@ def test_export_is_atomic_and_replaces(exported, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "stale.txt").write_text("old")
+    # A folder mer-tf did not write is refused before any work, and left alone.
+    with pytest.raises(ValueError, match=r"out holds files mer-tf did not write; pass --overwrite"):
+        export_model(folder, out, variants="float32", check_samples=0, progress=False)
     with pytest.raises(ValueError, match="--variants"):
-        export_model(folder, out, variants="float32,int4", progress=False)
+        export_model(folder, out, variants="float32,int4", progress=False, overwrite=True)
     assert (out / "stale.txt").read_text() == "old"  # a failed export leaves the old folder alone
-    export_model(folder, out, variants="float32", check_samples=0, progress=False)
+    export_model(folder, out, variants="float32", check_samples=0, progress=False, overwrite=True)
     assert not (out / "stale.txt").exists() and (out / "eccnn_float32.tflite").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    # An earlier export is replaced without asking.
+    export_model(folder, out, variants="float16", check_samples=0, progress=False)
+    assert (out / "eccnn_float16.tflite").is_file() and not (out / "eccnn_float32.tflite").exists()
+    # The model folder itself, a folder inside it, or one holding it: refused, even with --overwrite.
+    for bad in (folder, folder / "export", folder.parent):
+        with pytest.raises(ValueError, match="model folder"):
+            export_model(folder, bad, variants="float32", check_samples=0, progress=False, overwrite=True)
+    assert (folder / "model.keras").is_file()
 
 
 def test_bad_arguments(tmp_path, exported):

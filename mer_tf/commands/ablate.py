@@ -19,7 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cells", nargs="+", help="only these variants (default: all; see mer_tf.training.CELLS)")
     parser.add_argument("--seeds", type=int, nargs="+",
                         help="run every cell with each of these seeds (paired: shared folds); default: --seed")
-    parser.add_argument("--out", default="reports/ablation", help="report folder")
+    parser.add_argument("--out", default="reports/ablation",
+                        help="report folder (replaced only if empty or an earlier `mer ablate` report)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace --out even when it holds files mer-tf did not write (never the dataset)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     result = run_ablation(
-        config, args.out, cells=args.cells, seeds=args.seeds, use_ray=not args.no_ray, address=args.address, max_folds=args.max_folds
+        config, args.out, cells=args.cells, seeds=args.seeds, use_ray=not args.no_ray, address=args.address,
+        max_folds=args.max_folds, overwrite=args.overwrite,
     )
     print(result.paths["ablation.md"].read_text())
     for name, path in result.paths.items():

@@ -18,7 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=None, metavar="PATH",
                         help="dataset root (default: the model's config.json) or a SampleArrays .npz")
     parser.add_argument("--dataset", default=None, help="dataset kind (default: config.json's)")
-    parser.add_argument("--out", default=None, help="report folder (default: EXPORT_DIR)")
+    parser.add_argument("--out", default=None,
+                        help="report folder (default: EXPORT_DIR); a new or empty folder, or an earlier report's")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write the report into --out even when it holds files mer-tf did not write")
     parser.add_argument("--max-accuracy-drop", type=float, default=None, metavar="POINTS",
                         help="fail when a variant's accuracy is more than POINTS percentage points below float32")
     parser.add_argument("--min-agreement", type=float, default=None, metavar="FRACTION",
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     result = compare_exports(
         args.export_dir, data=args.data, dataset=args.dataset, out_dir=args.out,
         max_accuracy_drop=args.max_accuracy_drop, min_agreement=args.min_agreement,
-        threads=threads, latency_runs=args.latency_runs, all_samples=args.all_samples,
+        threads=threads, latency_runs=args.latency_runs, all_samples=args.all_samples, overwrite=args.overwrite,
     )
     print(markdown(result))
     print(f"report: {result['paths']['markdown']}, {result['paths']['json']}, {result['paths']['plot']}")

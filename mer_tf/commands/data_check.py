@@ -25,14 +25,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smic-tree", default="auto", metavar="{auto,raw,cropped,FOLDER}",
                         help="SMIC folder holding both a raw and a cropped tree: which to read (auto: raw, reported)")
     parser.add_argument("--no-verify", action="store_true", help="do not decode every frame (faster)")
-    parser.add_argument("--json", metavar="FILE", default=None, help="also write counts and quirks as JSON")
+    parser.add_argument("--json", metavar="FILE", default=None,
+                        help="also write counts and quirks as JSON (its folder must exist; not inside the dataset)")
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
     from mer_tf.datasets import load_dataset
+    from mer_tf.outputs import check_file
 
+    if args.json:  # checked before the (long) read, not after it
+        check_file(args.json, what="JSON report", inputs={"dataset": args.path})
     report = load_dataset(args.path, dataset=args.dataset, verify=not args.no_verify, variant=args.variant,
                           progress=True, selection=args.selection, smic_tree=args.smic_tree)
     print(report.summary())

@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same set)")
     parser.add_argument("--amplitude", type=float, default=0.045, help="unit AU displacement, fraction of face width")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (2 pays off only on an idle machine)")
-    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT if it exists (without it, only an empty folder is written into)")
     parser.add_argument("--detection-rate", action="store_true",
                         help="afterwards, measure how often dlib's detector finds the face")
 
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from mer_tf.datasets import load_dataset
     from mer_tf.datasets.synthetic import detection_rate, generate
 
-    if Path(args.out).exists() and not args.overwrite:
+    if Path(args.out).exists() and not (Path(args.out).is_dir() and not any(Path(args.out).iterdir())) \
+            and not args.overwrite:
         print(f"mer: error: {args.out} exists; pass --overwrite to replace it, or choose another folder.",
               file=sys.stderr)
         return 2

@@ -19,8 +19,12 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder")
-    parser.add_argument("--data", type=Path, default=Path("datasets/synthetic"), help="synthetic set folder")
+    parser.add_argument("--out", type=Path, default=Path("runs/demo"),
+                        help="run folder (new, empty, or an earlier `mer demo` run's)")
+    parser.add_argument("--data", type=Path, default=Path("datasets/synthetic"),
+                        help="synthetic set folder (new, empty, or a set `mer data synth`/`mer demo` generated)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into --out even when it holds files mer-tf did not write")
     parser.add_argument("--subjects", type=int, default=12, help="synthetic subjects")
     parser.add_argument("--clips-per-class", type=int, default=2, help="synthetic clips per class per subject")
     parser.add_argument("--frames", type=int, default=12, help="frames per synthetic clip")
@@ -42,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     options = DemoOptions(out=args.out, data=args.data, subjects=args.subjects, clips_per_class=args.clips_per_class,
                           frames=args.frames, holdout_subjects=args.holdout_subjects, epochs=args.epochs,
                           loso_epochs=args.loso_epochs, max_folds=args.max_folds, use_ray=not args.no_ray,
-                          rebuild=args.rebuild, seed=args.seed, input=args.input)
+                          rebuild=args.rebuild, seed=args.seed, input=args.input,
+                          overwrite=args.overwrite)
     t0 = time.perf_counter()
 
     def on_step(name: str, message: str) -> None:

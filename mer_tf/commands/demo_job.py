@@ -44,6 +44,7 @@ class DemoOptions:
             while the flow model learns (docs/results.md, the ablation); "apex" is one flag away.
         rebuild: redo every step even when its artifacts exist.
         seed: one seed for data, splits and training.
+        overwrite: write into `out` even when it holds files mer-tf did not write.
     """
 
     out: Path = Path("runs/demo")
@@ -60,6 +61,7 @@ class DemoOptions:
     input: str = "flow"
     rebuild: bool = False
     seed: int = 0
+    overwrite: bool = False
 
 
 @dataclass
@@ -147,6 +149,7 @@ class DemoJob:
         path = self.out / "demo.json"
         current = options_dict(self.o)
         current.pop("rebuild")
+        current.pop("overwrite")
         if path.is_file():
             stored = json.loads(path.read_text())
             if stored != current:
@@ -176,6 +179,16 @@ class DemoJob:
                     epochs=self.o.epochs, seed=self.o.seed)
         base.update(overrides)
         return TrainConfig().with_overrides(**base)
+
+    def check_outputs(self) -> None:
+        """The run folder and the synthetic set folder, before any step (see `mer_tf.outputs`)."""
+        from mer_tf.outputs import check_folder
+
+        # The run folder is written into (each step replaces its own subfolder), not replaced whole;
+        # it and the set may not hold one another.
+        check_folder(self.out, "demo", what="run folder", overwrite=self.o.overwrite,
+                     inputs={"synthetic set folder": self.o.data})
+        check_folder(self.o.data, "synthetic", what="synthetic set folder")
 
     # -- steps -----------------------------------------------------------
     def data(self) -> None:
@@ -209,7 +222,8 @@ class DemoJob:
             return
         train_samples = [s for s in samples if s.subject not in holdout]
         self.on_step("train", f"ECCNN on {len(train_samples)} samples; held out: {', '.join(holdout)}")
-        self._timed("train", train, self.config(), self.out / "model", samples=train_samples)
+        self._timed("train", train, self.config(), self.out / "model", samples=train_samples,
+                    overwrite=self.o.overwrite)
 
     def loso(self, samples) -> None:
         from mer_tf.training import run_loso
@@ -218,7 +232,7 @@ class DemoJob:
             return
         self.on_step("loso", "leave-one-subject-out: CNN, ECRL, fused")
         self._timed("loso", run_loso, self.config(epochs=self.o.loso_epochs), self.out / "loso", samples=samples,
-                    use_ray=self.o.use_ray, max_folds=self.o.max_folds)
+                    use_ray=self.o.use_ray, max_folds=self.o.max_folds, overwrite=self.o.overwrite)
 
     def export(self) -> None:
         from export.export_model import export_model
@@ -226,7 +240,7 @@ class DemoJob:
         if self._skip("export", self.out / "export" / "export.json"):
             return
         self.on_step("export", "float32, float16, dynamic-range, int8 TFLite")
-        self._timed("export", export_model, self.out / "model", self.out / "export")
+        self._timed("export", export_model, self.out / "model", self.out / "export", overwrite=self.o.overwrite)
 
     def compare(self) -> None:
         from export.compare import compare_exports
@@ -234,7 +248,8 @@ class DemoJob:
         if self._skip("compare", self.out / "compare" / "report.json"):
             return
         self.on_step("compare", "float vs quantized on the held-out subjects")
-        self._timed("compare", compare_exports, self.out / "export", out_dir=self.out / "compare", latency_runs=50)
+        self._timed("compare", compare_exports, self.out / "export", out_dir=self.out / "compare", latency_runs=50,
+                    overwrite=self.o.overwrite)
 
     def edge(self, samples, holdout: list[str]) -> None:
         from edge.runtime import RunOptions, run_stream
@@ -282,13 +297,19 @@ class DemoJob:
     def run(self) -> DemoResult:
         from mer_tf.commands.demo_report import write_demo_report
 
+        self.check_outputs()
         self.out.mkdir(parents=True, exist_ok=True)
+        if not any(self.out.iterdir()):
+            from mer_tf.outputs import write_marker
+
+            write_marker(self.out, "demo")
         self.force = self.force or self._settings_changed()
         self.data()
         from mer_tf.atomic import atomic_write_text
 
         stored = options_dict(self.o)
         stored.pop("rebuild")
+        stored.pop("overwrite")
         atomic_write_text(self.out / "demo.json", json.dumps(stored, indent=1))
         samples = self.samples()
         holdout = _holdout(samples, self.o.holdout_subjects, self.o.seed)

@@ -17,7 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model folder written by `mer train`")
     parser.add_argument("--data", required=True, help="dataset root")
     parser.add_argument("--dataset", default="auto", choices=DATASETS)
-    parser.add_argument("--out", default="reports/evaluate", help="report folder")
+    parser.add_argument("--out", default="reports/evaluate",
+                        help="report folder (replaced only if empty or an earlier `mer evaluate` report)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace --out even when it holds files mer-tf did not write (never an input)")
     parser.add_argument("--include-seen", action="store_true", help="also score subjects seen in training (not a test)")
 
 
@@ -28,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from mer_tf.training import evaluate_model
     from mer_tf.training.evaluation_report import summary_text
 
-    result = evaluate_model(args.model, args.data, args.out, dataset=args.dataset, include_seen=args.include_seen)
+    result = evaluate_model(args.model, args.data, args.out, dataset=args.dataset, include_seen=args.include_seen,
+                            overwrite=args.overwrite)
     synthetic = args.dataset == "synthetic" or "synthetic" in str(args.data)
     print(summary_text(result.scores, result.ms_per_sample, {"synthetic": synthetic}))
     for name, path in result.paths.items():

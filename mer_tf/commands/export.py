@@ -15,7 +15,10 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", help="a `mer train` output folder (model.keras, config.json, ...)")
-    parser.add_argument("out", help="the export folder to write (replaced atomically if it exists)")
+    parser.add_argument("out", help="the export folder to write (replaced atomically, and only if it is empty or "
+                        "an earlier `mer export` output; never the model folder or inside it)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT even when it holds files mer-tf did not write (never an input)")
     parser.add_argument("--variants", default="float32,float16,dynamic,int8",
                         help="comma-separated subset of float32,float16,dynamic,int8")
     parser.add_argument("--representative", type=int, default=100, metavar="N",
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = export_model(
         args.model_dir, args.out, variants=args.variants, representative=args.representative, data=args.data,
         dataset=args.dataset, qat=args.qat, prune=args.prune, qat_epochs=args.qat_epochs, qat_learning_rate=args.qat_learning_rate,
-        check_samples=args.check_samples,
+        check_samples=args.check_samples, overwrite=args.overwrite,
     )
     print(f"exported {manifest['model_name']} to {manifest['out_dir']}")
     print(f"int8 calibration: {manifest['representative']['samples']} samples, {manifest['representative']['source']}")

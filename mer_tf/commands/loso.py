@@ -20,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_ray_arguments(parser)
     parser.add_argument("--ecrl-only", action="store_true",
                         help="score ECRL alone (calibrated per fold on the training subjects; no CNN, no TensorFlow)")
-    parser.add_argument("--out", default="reports/loso", help="report folder")
+    parser.add_argument("--out", default="reports/loso",
+                        help="report folder (replaced only if empty or an earlier `mer loso` report)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace --out even when it holds files mer-tf did not write (never the dataset)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from mer_tf.training.evaluation_report import summary_text
 
     config = config_from_args(args)
-    result = run_loso(config, args.out, use_ray=not args.no_ray, address=args.address, max_folds=args.max_folds)
+    result = run_loso(config, args.out, use_ray=not args.no_ray, address=args.address, max_folds=args.max_folds,
+                      overwrite=args.overwrite)
     meta = {"synthetic": config.dataset == "synthetic"}
     print(summary_text(result.scores, result.ms_per_sample, meta))
     print(f"folds: {len(result.folds)}{' (partial)' if args.max_folds else ''}")

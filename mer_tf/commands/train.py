@@ -79,7 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-subjects", nargs="+", metavar="SUBJECT",
                         help="subjects left out of training and validation altogether; "
                              "`mer compare` then scores the export on them")
-    parser.add_argument("--out", default="models/model", help="model folder to write")
+    parser.add_argument("--out", default="models/model",
+                        help="model folder to write (replaced only if empty or an earlier `mer train` output)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace --out even when it holds files mer-tf did not write (never the dataset)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from mer_tf.training import train
 
     config = config_from_args(args)
-    result = train(config, args.out)
+    result = train(config, args.out, overwrite=args.overwrite)
     tag = " [synthetic data]" if result.metrics.get("synthetic") else ""
     print(f"model folder: {result.model_dir}{tag}")
     print(f"epochs run: {result.metrics['epochs_run']}, train {result.metrics['n_train']} / val {result.metrics['n_val']} samples")

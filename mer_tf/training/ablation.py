@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mer_tf.training.config import TrainConfig
-from mer_tf.training.loso import make_folds, merge_timing, run_fold
+from mer_tf.training.loso import make_folds, merge_timing, prepare_outputs, run_fold
 from mer_tf.training.predictions import PREDICTION_COLUMNS, score_rows
 from mer_tf.training.samples import load_samples
 
@@ -69,6 +69,7 @@ def run_ablation(
     address: str | None = None,
     max_folds: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> AblationResult:
     """Train and LOSO-evaluate every cell under every seed; write Markdown, CSV, JSON and a plot.
 
@@ -84,6 +85,7 @@ def run_ablation(
         address: a Ray cluster; None = local Ray with 2 CPUs.
         max_folds: only the first N LOSO folds (quick looks; labelled partial).
         progress: tqdm bars.
+        overwrite: replace `out_dir` even when mer-tf did not write it (`mer_tf.outputs`).
     """
     from mer_tf.data.feature_store import FeatureStore
     from mer_tf.training.ablation_report import write_ablation
@@ -97,9 +99,11 @@ def run_ablation(
     seeds = [int(x) for x in (seeds if seeds else [config.seed])]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"`seeds` must be distinct. Received: seeds={seeds}")
+    work_root = out_dir.with_name(out_dir.name + ".work")
+    inputs = {"dataset": config.data}
+    prepare_outputs(out_dir, "ablation", work_root, inputs, overwrite)
     samples = list(samples) if samples is not None else load_samples(config)
     FeatureStore(config.input_spec(), config.cache_dir).ensure(samples, progress=progress)
-    work_root = out_dir.with_name(out_dir.name + ".work")
     tasks, owners = [], []
     n_folds = 0
     for seed in seeds:
@@ -138,7 +142,7 @@ def run_ablation(
         "seeds": seeds,
         "paired": paired_differences(per_run, seeds),
     }
-    paths = write_ablation(out_dir, table, per_run, meta, PREDICTION_COLUMNS)
+    paths = write_ablation(out_dir, table, per_run, meta, PREDICTION_COLUMNS, overwrite=overwrite, inputs=inputs)
     shutil.rmtree(work_root, ignore_errors=True)
     return AblationResult(out_dir, paths, table)
 

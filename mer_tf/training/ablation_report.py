@@ -77,10 +77,13 @@ def plot_table(path: Path, table: Sequence[dict], synthetic: bool) -> Path:
         plt.close(fig)
 
 
-def write_ablation(out_dir: Path, table, per_run: dict, meta: dict, prediction_columns) -> dict[str, Path]:
-    """`per_run`: {(cell id, seed): {"rows", "val_rows", "scores", "validation", "timing", "epochs"}}."""
+def write_ablation(out_dir: Path, table, per_run: dict, meta: dict, prediction_columns, overwrite: bool = False,
+                   inputs: dict | None = None) -> dict[str, Path]:
+    """`per_run`: {(cell id, seed): {"rows", "val_rows", "scores", "validation", "timing", "epochs"}}.
+
+    `overwrite`, `inputs`: see `mer_tf.outputs.check_folder`."""
     names = ["ablation.md", "ablation.csv", "ablation.json", "ablation.png"]
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, "ablation", overwrite=overwrite, inputs=inputs) as tmp:
         atomic_write_text(tmp / "ablation.md", markdown(table, meta))
         write_csv(tmp / "ablation.csv", table, TABLE_COLUMNS)
         runs = {f"{c}/seed-{seed}": {"scores": v["scores"], "validation": v["validation"], "ms_per_sample": v["timing"],

@@ -20,6 +20,7 @@ def evaluate_model(
     include_seen: bool = False,
     samples=None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> LosoResult:
     """Predict every sample of `data` with the model folder; CNN, ECRL, fused.
 
@@ -35,16 +36,20 @@ def evaluate_model(
         include_seen: also score subjects seen in training.
         samples: the samples (default: loaded from `data`).
         progress: tqdm bars.
+        overwrite: replace `out_dir` even when mer-tf did not write it (`mer_tf.outputs`).
 
     Returns:
         A `LosoResult` (scores, ms per sample, artifact paths).
     """
     from mer_tf.data.feature_store import FeatureStore
     from mer_tf.model_folder import ModelFolder
+    from mer_tf.outputs import check_folder
     from mer_tf.training.evaluation_report import write_evaluation
     from mer_tf.training.predictions import predict_rows, score_rows
     from mer_tf.training.samples import load_samples
 
+    inputs = {"model folder": model_dir, "dataset": data}
+    check_folder(out_dir, "evaluation", what="report folder", overwrite=overwrite, inputs=inputs)
     folder = ModelFolder.load(model_dir)
     config = replace(folder.train_config(), data=str(data), dataset=dataset, max_samples_per_subject=None)
     if folder.scheme != config.class_scheme:
@@ -72,5 +77,6 @@ def evaluate_model(
     }
     if n_seen:
         log.warning("%d samples belong to subjects seen in training: %s", n_seen, "included" if include_seen else "left out")
-    paths = write_evaluation(Path(out_dir), rows, scores, timing, folder.classes, meta, title=f"evaluate {Path(model_dir).name}")
+    paths = write_evaluation(Path(out_dir), rows, scores, timing, folder.classes, meta, title=f"evaluate {Path(model_dir).name}",
+                             overwrite=overwrite, inputs=inputs)
     return LosoResult(Path(out_dir), paths, scores, timing, [])

@@ -36,15 +36,19 @@ def write_evaluation(
     meta: dict,
     title: str,
     val_rows: Sequence[dict] = (),
+    kind: str = "evaluation",
+    overwrite: bool = False,
+    inputs: dict | None = None,
 ) -> dict[str, Path]:
     """Write the evaluation folder atomically; returns artifact name -> path.
 
     `val_rows`: predictions on the validation subjects (validation_predictions.csv).
+    `kind` ("evaluation" or "loso"), `overwrite` and `inputs`: see `mer_tf.outputs.check_folder`.
     """
     out_dir = Path(out_dir)
     names = []
     columns = list(PREDICTION_COLUMNS) + (["fold"] if rows and "fold" in rows[0] else [])
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, kind, overwrite=overwrite, inputs=inputs) as tmp:
         write_csv(tmp / "predictions.csv", rows, columns)
         names.append("predictions.csv")
         if val_rows:

@@ -120,6 +120,16 @@ def make_folds(config: TrainConfig, samples: Sequence, max_folds: int | None = N
     return folds
 
 
+def prepare_outputs(out_dir: Path, kind: str, work_root: Path, inputs: dict, overwrite: bool) -> None:
+    """Check the report folder and the work folder before any work; mark the work folder as ours."""
+    from mer_tf.outputs import check_outputs, write_marker
+
+    check_outputs({"report folder": (out_dir, kind), "work folder": (work_root, "work")}, inputs=inputs,
+                  overwrite=overwrite)
+    work_root.mkdir(parents=True, exist_ok=True)
+    write_marker(work_root, "work")
+
+
 def merge_timing(timings: Sequence[dict]) -> dict:
     """Median over folds of each stage's per-sample milliseconds."""
     stages = sorted({k for t in timings for k in t})
@@ -135,6 +145,7 @@ def run_loso(
     address: str | None = None,
     max_folds: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> LosoResult:
     """Leave-one-subject-out: one Ray task per fold, predictions pooled, then scored.
 
@@ -146,6 +157,7 @@ def run_loso(
         address: a Ray cluster; None = local Ray with 2 CPUs.
         max_folds: run only the first N folds (quick looks; the report says so).
         progress: tqdm bars.
+        overwrite: replace `out_dir` even when mer-tf did not write it (`mer_tf.outputs`).
 
     Returns:
         A `LosoResult` with the pooled scores and the artifact paths.
@@ -155,10 +167,12 @@ def run_loso(
     from mer_tf.training.evaluation_report import write_evaluation
 
     out_dir = Path(out_dir)
+    work_root = out_dir.with_name(out_dir.name + ".work")
+    inputs = {"dataset": config.data}
+    prepare_outputs(out_dir, "loso", work_root, inputs, overwrite)
     samples = list(samples) if samples is not None else load_samples(config)
     FeatureStore(config.input_spec(), config.cache_dir).ensure(samples, progress=progress)
     folds = make_folds(config, samples, max_folds)
-    work_root = out_dir.with_name(out_dir.name + ".work")
     tasks = [{"config": config.to_dict(), "fold": f, "work_dir": str(work_root / f"fold-{i:03d}")} for i, f in enumerate(folds)]
     results = run_tasks(run_fold, tasks, use_ray=use_ray, address=address, desc="LOSO folds", progress=progress)
     rows = [r for res in results for r in res["rows"]]
@@ -185,6 +199,7 @@ def run_loso(
         "fusion_policies": policies,
     }
     paths = write_evaluation(out_dir, rows, scores, timing, config.class_names, meta,
-                             title=f"LOSO {config.model} ({config.input})", val_rows=val_rows)
+                             title=f"LOSO {config.model} ({config.input})", val_rows=val_rows,
+                             kind="loso", overwrite=overwrite, inputs=inputs)
     shutil.rmtree(work_root, ignore_errors=True)
     return LosoResult(out_dir, paths, scores, timing, summaries, validation, policies)

@@ -146,14 +146,20 @@ def generate(out_dir, subjects: int = 12, clips_per_class: int = 2, frames: int 
     from mer_tf.datasets.synthetic.source_faces import load_source_faces
 
     config = SynthConfig(subjects, clips_per_class, frames, size, seed, amplitude, workers).validate()
+    from mer_tf.atomic import remove_stale, umask
+    from mer_tf.outputs import check_folder, write_marker
+
     out = Path(out_dir)
-    if out.exists() and not overwrite:
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True (CLI: --overwrite) or choose another folder.")
+    check_folder(out, "synthetic", what="synthetic set folder", overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     sources = load_source_faces()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    remove_stale(out.parent, out.name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
+        os.chmod(tmp, 0o777 & ~umask())
         tasks = [(str(tmp), config, i, sources[i % len(sources)]) for i in range(config.subjects)]
         bar = tqdm(total=config.subjects, desc="synthetic subjects", unit="subject", disable=not progress)
         results: list[list[dict]] = []
@@ -189,9 +195,14 @@ def generate(out_dir, subjects: int = 12, clips_per_class: int = 2, frames: int 
             "seconds": round(time.perf_counter() - start, 1),
         }
         (tmp / "synthetic.json").write_text(json.dumps(manifest, indent=2))
-        if out.exists():
-            shutil.rmtree(out)
+        write_marker(tmp, "synthetic")
+        old = None
+        if out.exists():  # moved aside first: the set is the old one or the new one, never half
+            old = out.with_name(f".{out.name}.old-{os.getpid()}-x")
+            os.replace(out, old)
         os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
