@@ -177,6 +177,9 @@ def bench(model: str | Path, source: str | int | None = None, frames: int = 300,
                 on_frame()
     elapsed = time.perf_counter() - t_start if t_start else 0.0
     timed = max(0, runner.summary.frames - warmup)
+    if timed == 0:
+        raise ValueError(f"{src.description} ended after {runner.summary.frames} frames, all of them warm-up "
+                         f"({warmup}); bench needs more than {warmup} frames (a longer video or more images).")
     if not faces:
         raise ValueError(f"No face was found in the {timed} timed frames of {src.description}; "
                          "bench needs a source with a face.")

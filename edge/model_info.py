@@ -151,6 +151,10 @@ def _read(path: Path) -> tuple[dict, str]:
             raise ModelMetadataError(str(err)) from err
         model = tflite_metadata.strip(path.read_bytes())
         sha = meta.get("model_sha256")
+        if sha is not None and sha != hashlib.sha256(model).hexdigest() and embedded_err.damaged:
+            # The model itself is truncated or corrupt: that, not the sidecar, is what to report.
+            raise ModelMetadataError(f"{embedded_err} Its sidecar {side.name} cannot stand in for a damaged "
+                                     "model: copy the .tflite again, or re-export it.") from embedded_err
         if sha is not None and sha != hashlib.sha256(model).hexdigest():
             raise ModelMetadataError(
                 f"{side.name} does not describe {path.name}: the SHA-256 it records differs from the "

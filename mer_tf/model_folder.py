@@ -190,4 +190,11 @@ class ModelFolder:
 
         if not (self.path / MODEL_FILE).is_file():
             raise FileNotFoundError(f"{self.path} has no {MODEL_FILE} (an export folder?); pass the `mer train` folder.")
-        return keras.saving.load_model(self.path / MODEL_FILE, compile=False)
+        try:
+            return keras.saving.load_model(self.path / MODEL_FILE, compile=False)
+        except Exception as exc:  # zipfile, h5py, JSON, Keras deserialisation: all mean a damaged file
+            # Keras reports a truncated or damaged .keras as "File not found"; the file is there but broken.
+            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise ValueError(f"{self.path / MODEL_FILE} exists but cannot be loaded as a Keras model "
+                             f"({type(exc).__name__}: {detail}); it is truncated, corrupt or not a .keras file: "
+                             "train it again with `mer train`.") from exc

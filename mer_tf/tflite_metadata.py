@@ -52,18 +52,27 @@ _TFLITE_ID = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every .tflite
 
 
 class MetadataError(ValueError):
-    """A `.tflite` file is corrupt, truncated, or carries no mer-tf metadata."""
+    """A `.tflite` file is corrupt, truncated, or carries no mer-tf metadata.
+
+    `damaged` is True when the file itself is cut off or corrupt (not merely
+    without metadata): a sidecar cannot make such a file usable.
+    """
+
+    def __init__(self, message: str, damaged: bool = False):
+        super().__init__(message)
+        self.damaged = damaged
 
 
 def _check_flatbuffer(data: bytes, name: str) -> None:
     if len(data) < 8 or data[4:8] != _TFLITE_ID:
         raise MetadataError(
             f"{name} is not a TFLite model (no 'TFL3' identifier in its first 8 bytes; "
-            f"{len(data)} bytes): the file is corrupt or not a .tflite; re-run `mer export`."
+            f"{len(data)} bytes): the file is corrupt or not a .tflite; re-run `mer export`.", damaged=True
         )
     root = int.from_bytes(data[0:4], "little")
     if root >= len(data):
-        raise MetadataError(f"{name} is truncated: its root table offset {root} lies past its end ({len(data)} bytes).")
+        raise MetadataError(f"{name} is truncated: its root table offset {root} lies past its end ({len(data)} bytes).",
+                            damaged=True)
 
 
 def _archive_start(data: bytes) -> int | None:
@@ -129,7 +138,8 @@ def read_bytes(data: bytes, name: str = "<bytes>") -> dict[str, Any]:
     start = _archive_start(data)
     if start is None:
         if MEMBER.encode() in data[-65536:]:
-            raise MetadataError(f"{name} is truncated: its mer-tf metadata archive is cut off; re-run `mer export`.")
+            raise MetadataError(f"{name} is truncated: its mer-tf metadata archive is cut off; re-run `mer export`.",
+                                damaged=True)
         raise MetadataError(
             f"{name} carries no embedded mer-tf metadata (or is truncated before it); export it with `mer export`, "
             f"or read its sidecar {sidecar_path(name).name} with read_sidecar()."
@@ -138,8 +148,10 @@ def read_bytes(data: bytes, name: str = "<bytes>") -> dict[str, Any]:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             meta = json.loads(zf.read(MEMBER).decode("utf-8"))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:  # zlib/CRC/JSON errors
-        raise MetadataError(f"{name} has a corrupt mer-tf metadata archive ({exc}); re-run `mer export`.") from exc
-    if meta.get("schema") != SCHEMA or int(meta.get("schema_version", 0)) > SCHEMA_VERSION:
+        raise MetadataError(f"{name} has a corrupt mer-tf metadata archive ({exc}); re-run `mer export`.",
+                            damaged=True) from exc
+    _check_header(meta, name)
+    if meta.get("schema") != SCHEMA or meta.get("schema_version", 0) > SCHEMA_VERSION:
         raise MetadataError(
             f"{name} has metadata of schema {meta.get('schema')!r} version {meta.get('schema_version')!r}; "
             f"this mer-tf reads {SCHEMA!r} up to version {SCHEMA_VERSION}: upgrade mer-tf."
@@ -147,9 +159,20 @@ def read_bytes(data: bytes, name: str = "<bytes>") -> dict[str, Any]:
     if meta.get("model_bytes") != start or meta.get("model_sha256") != hashlib.sha256(data[:start]).hexdigest():
         raise MetadataError(
             f"{name} is corrupt: its model part ({start} bytes) does not match the size/SHA-256 "
-            f"recorded in its metadata ({meta.get('model_bytes')} bytes); re-run `mer export`."
+            f"recorded in its metadata ({meta.get('model_bytes')} bytes); re-run `mer export`.", damaged=True
         )
     return meta
+
+
+def _check_header(meta: Any, name: str) -> None:
+    """Metadata is a JSON object with an integer schema version; anything else is named, not crashed on."""
+    if not isinstance(meta, dict):
+        raise MetadataError(f"{name}: its mer-tf metadata is a JSON {type(meta).__name__}, not an object; "
+                            "re-run `mer export`.")
+    version = meta.get("schema_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise MetadataError(f"{name}: its metadata schema_version must be an integer. Received: {version!r}; "
+                            "re-run `mer export`.")
 
 
 def read(path: str | os.PathLike) -> dict[str, Any]:
@@ -187,6 +210,7 @@ def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:
         meta = json.loads(side.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise MetadataError(f"{side} is not valid JSON ({exc}); re-run `mer export`.") from exc
+    _check_header(meta, str(side))
     return meta
 
 

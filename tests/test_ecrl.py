@@ -155,6 +155,17 @@ def test_collapsed_mouth_is_rejected():
         extract_features(px(apex), px(NEUTRAL_IOD))
 
 
+@pytest.mark.parametrize("part,points", [("eyes", range(36, 48)), ("brows", range(17, 27))])
+def test_collapsed_eyes_or_brows_give_no_verdict_with_the_reason(part, points):
+    """A smile whose eyes or brows the landmarker squeezed to one point is not "Happy": no verdict, and why."""
+    apex = EXPRESSIONS["smile"][0].copy()
+    assert ECRL.default().predict(px(apex), px(NEUTRAL_IOD)).label == "Happy"  # the intact face
+    apex[list(points)] = apex[list(points)].mean(axis=0)
+    verdict = ECRL.default().predict(px(apex), px(NEUTRAL_IOD))
+    assert verdict.label is None and verdict.rule is None
+    assert verdict.reason.startswith("unusable landmarks") and f"{part} collapsed" in verdict.reason
+
+
 def test_rules_table_is_the_one_in_code():
     md = rules_table_markdown()
     for rule in RULES:

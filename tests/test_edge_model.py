@@ -93,6 +93,14 @@ def test_sidecar_of_another_model_is_refused(tmp_path):
         ModelInfo.load(path)
 
 
+def test_truncated_model_with_a_sidecar_blames_the_model(tmp_path):
+    path = es.write_model(tmp_path, "cut.tflite", variant="int8", sidecar=True)
+    path.write_bytes(path.read_bytes()[:-40])  # the copy to the device stopped early
+    with pytest.raises(ModelMetadataError, match=r"cut\.tflite is truncated") as err:
+        ModelInfo.load(path)
+    assert "does not describe" not in str(err.value)  # the sidecar is fine: it is not blamed
+
+
 def test_wrong_labels_are_refused_naming_them(tmp_path):
     labels = ["negative", "positive", "surprise", "a", "b", "c", "d"]
     path = es.write_model(tmp_path, "megc.tflite", labels=labels)

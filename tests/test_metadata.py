@@ -137,3 +137,24 @@ def test_quantize_dequantize():
     assert q.dtype == np.int8 and q.tolist() == [-3, -1, 127, -128]
     np.testing.assert_allclose(tm.dequantize(q[:2], params), [0.0, 1.0])
     assert tm.quantize(np.ones(2), {"dtype": "float32", "scale": 0.0, "zero_point": 0}).dtype == np.float32
+
+
+@pytest.mark.parametrize("payload,match", [
+    ([1, 2, 3], r"odd\.tflite: its mer-tf metadata is a JSON list, not an object"),
+    ({"schema": tm.SCHEMA, "schema_version": "one"}, r"odd\.tflite: its metadata schema_version must be an integer"),
+])
+def test_metadata_that_is_not_an_object_or_has_a_text_version(bare_model, tmp_path, payload, match):
+    """A hand-edited or foreign archive: MetadataError naming the file, not AttributeError or a bare ValueError."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(tm.MEMBER, json.dumps(payload))
+    path = tmp_path / "odd.tflite"
+    path.write_bytes(bare_model + buf.getvalue())
+    with pytest.raises(tm.MetadataError, match=match):
+        tm.read(path)
+    tm.sidecar_path(path).write_text(json.dumps(payload))
+    with pytest.raises(tm.MetadataError, match=match.replace("tflite", "json")):
+        tm.read_sidecar(path)

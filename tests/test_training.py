@@ -79,10 +79,45 @@ def test_resume_continues_from_backup(tiny, tmp_path):
     assert backup.is_dir() and any(backup.iterdir()), "no backup after the stopped epoch"
     assert not out.exists(), "a stopped run must not leave a model folder"
     result = train(config, out, samples=samples, progress=False)
-    # Resumed at epoch 2 of 3: this run trained 2 epochs, not 3.
-    assert result.history["epochs_run"] == 2
+    # Resumed after epoch 1 of 3: this run trained epochs 2 and 3, and reports all three.
+    assert result.history["epochs_run"] == 3 and result.history["resumed_at"] == 1
+    assert len(result.history["loss"]) == len(result.history["val_loss"]) == 3
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 3 and metrics["resumed_at_epoch"] == 1
+    assert len(json.loads((out / "history.json").read_text())["loss"]) == 3  # curves.png is drawn from it
     assert not backup.exists(), "backup removed once training finished"
     assert (out / "model.keras").is_file()
+    # A fresh run in the same place (nothing to resume) reports only its own epochs.
+    again = train(config, out, samples=samples, progress=False)
+    assert again.history["epochs_run"] == 3 and again.history["resumed_at"] == 0
+
+
+def test_ecrl_is_calibrated_on_the_training_subjects_only(tiny, tmp_path):
+    """The validation scores are not scored on the samples the thresholds were fitted to."""
+    from mer_tf.ecrl import ECRL
+    from mer_tf.training.predictions import calibrate_ecrl
+    from mer_tf.training.samples import split_validation
+
+    samples, cache = tiny
+    config = _config(cache, ecrl=True, epochs=1)
+    result = train(config, tmp_path / "model", samples=samples, progress=False)
+    train_s, val_s = split_validation(samples, config.val_subjects, config.seed, config.loso_group_by)
+    store = FeatureStore(config.input_spec(), cache)
+    expected = calibrate_ecrl(train_s, [store.load(s) for s in train_s], config.class_scheme)
+    saved = ECRL.load(tmp_path / "model" / "ecrl.json")
+    assert saved.thresholds == expected.thresholds
+    with_val = calibrate_ecrl(train_s + val_s, [store.load(s) for s in train_s + val_s], config.class_scheme)
+    assert with_val.thresholds != expected.thresholds  # the test can tell the two apart
+    assert result.metrics["ecrl_calibrated_on"] == "training subjects"
+
+
+def test_a_corrupt_model_file_is_named_not_reported_missing(tmp_path):
+    from mer_tf.model_folder import ModelFolder
+
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 a zip cut short")
+    folder = ModelFolder(path=tmp_path, config={}, classes=("Neutral",), scheme="seven", preprocess={})
+    with pytest.raises(ValueError, match=r"model\.keras exists but cannot be loaded as a Keras model"):
+        folder.keras_model()
 
 
 def test_bad_config_values_are_named():

@@ -41,7 +41,8 @@ corners' drop relative to the inner upper lip; AU20 the mouth's widening;
 AU26 the drop of the lower lip and chin (57, 66, 8).
 
 Degenerate input (wrong shape, NaN/inf, both eyes or all stable points at one
-spot, zero mouth or brow width) raises ValueError; nothing returns NaN.
+spot, zero mouth or brow width, the eyes or the brows collapsed to a fifth of
+the neutral's width or less) raises ValueError; nothing returns NaN.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ _CENTRED -= np.tile(_W[-2:], (len(_STABLE), 1))  # minus the stable mean's x row
 _G = len(_GROUPS)
 
 
+COLLAPSED = 0.2  # a width below this fraction of the neutral's is a collapsed part, not an expression
+
+
 def _flat(landmarks, name: str) -> np.ndarray:
     """(136,) float64 x0, y0, x1, y1, ... after a cheap check; full check on failure."""
     try:
@@ -148,6 +152,7 @@ class NeutralReference:
         flat = np.column_stack([self.z.real, self.z.imag]).reshape(-1)
         self.m = _measure((_W @ flat).view(np.complex128).tolist())
         self.m["face_height"] = float(self.z.imag[ib.CHIN] - self.z.imag[list(_GROUPS["brows"])].min())
+        self.m["eye_width"] = float(abs(self.z[39] - self.z[36]) + abs(self.z[45] - self.z[42]))
         if min(self.m["mouth_width"], self.m["brow_width"], self.m["face_height"]) < 1e-3:
             raise ValueError(
                 "neutral landmarks are degenerate (zero mouth width, brow width or face height); "
@@ -206,6 +211,16 @@ def extract_features(landmarks, neutral) -> dict[str, float]:
     c, m = _measure((a * (v[:_G] - s_mean) + b).tolist()), ref.m
     if c["mouth_width"] < 1e-3 * m["mouth_width"]:
         raise ValueError("landmarks have both mouth corners at one point (zero mouth width).")
+    # Eyes or brows squeezed to a point are a landmarker failure, not an expression: no face moves
+    # them to a fifth of their neutral width (their rules would otherwise read it as AU4/AU5/AU7).
+    if c["brow_width"] < COLLAPSED * m["brow_width"]:
+        raise ValueError("landmarks have the brows collapsed to a point (brow width "
+                         f"{c['brow_width'] / m['brow_width']:.2f} of the neutral's).")
+    eye_width = abs(a) * (abs(complex(flat[78], flat[79]) - complex(flat[72], flat[73]))
+                          + abs(complex(flat[90], flat[91]) - complex(flat[84], flat[85])))  # |p39-p36| + |p45-p42|
+    if eye_width < COLLAPSED * m["eye_width"]:
+        raise ValueError(f"landmarks have the eyes collapsed to a point (eye width {eye_width / m['eye_width']:.2f} "
+                         "of the neutral's).")
     rms = (max(ref.stable_norm - abs(cross) ** 2 / norm, 0.0) / n) ** 0.5
     out = {
         "eq8_brow_position": (c["brow_height"] - m["brow_height"]) / m["face_height"],

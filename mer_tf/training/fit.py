@@ -83,7 +83,10 @@ def fit_model(
 
     After a resume, Keras restores the weights and the epoch counter but not
     the callbacks' memory: the best-so-far validation loss and the
-    early-stopping patience start afresh from the resumed epoch.
+    early-stopping patience start afresh from the resumed epoch. Keras's
+    history has only the epochs after the resume; the returned history has
+    every epoch (each one is logged to `work_dir/epochs.json` as it ends), and
+    `resumed_at` says where the resume happened (0: none).
     """
     import keras
 
@@ -119,11 +122,15 @@ def fit_model(
     model = build(config, shape, steps_per_execution=min(steps, 8) if light and not config.steps_per_epoch else 1)
     monitor = "val_loss" if val_ds is not None else "loss"
     best = work_dir / "best.weights.h5"
+    epochs_log = work_dir / "epochs.json"
     if light:
         cbs = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True),
                *(callbacks or [])]
     else:
+        if not (work_dir / "backup").exists():
+            epochs_log.unlink(missing_ok=True)  # nothing to resume: a fresh run, a fresh log
         cbs = [
+            _epoch_logger(epochs_log, _read_epochs(epochs_log)),  # before the backup: every epoch it holds is logged
             keras.callbacks.BackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True),
             keras.callbacks.ModelCheckpoint(str(best), monitor=monitor, save_best_only=True, save_weights_only=True),
             keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience),
@@ -142,9 +149,40 @@ def fit_model(
     )
     if not light and best.exists():  # the epoch with the best validation loss, not the last one
         model.load_weights(str(best))
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    hist["epochs_run"] = len(next(iter(history.history.values()), []))
+    # Every epoch, those before a resume included (a light fold never resumes: Keras's history is all).
+    epochs = dict(enumerate(dict(zip(history.history, v)) for v in zip(*history.history.values()))) if light \
+        else _read_epochs(epochs_log)
+    keys = list(history.history) or sorted({k for logs in epochs.values() for k in logs})
+    order = sorted(epochs)
+    hist = {k: [float(epochs[e][k]) for e in order if k in epochs[e]] for k in keys}
+    hist["epochs_run"] = len(order)
+    new = len(next(iter(history.history.values()), []))
+    hist["resumed_at"] = len(order) - new if new < len(order) else 0
     return model, hist
+
+
+def _read_epochs(path: Path) -> dict[int, dict]:
+    """epoch index -> that epoch's logs, as `_epoch_logger` wrote them (empty when there is no log)."""
+    import json
+
+    try:
+        return {int(k): v for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _epoch_logger(path: Path, epochs: dict[int, dict]):
+    """A callback that records each finished epoch's logs, so a resumed run can report all of them."""
+    import keras
+
+    from mer_tf.atomic import atomic_write_json
+
+    class EpochLogger(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epochs[int(epoch)] = {k: float(v) for k, v in (logs or {}).items()}
+            atomic_write_json(path, {str(k): v for k, v in sorted(epochs.items())})
+
+    return EpochLogger()
 
 
 def _claim_work_dir(work_dir: Path, config: TrainConfig, train_samples, val_samples) -> None:
@@ -166,12 +204,15 @@ def _claim_work_dir(work_dir: Path, config: TrainConfig, train_samples, val_samp
     fingerprint = hashlib.sha1(json.dumps(run, sort_keys=True, default=str).encode()).hexdigest()
     stamp = work_dir / "run.sha1"
     if work_dir.exists() and (not stamp.is_file() or stamp.read_text().strip() != fingerprint):
-        for name in ("backup", "best.weights.h5"):
+        for name in ("backup", "best.weights.h5", "epochs.json"):
             target = work_dir / name
             if target.exists():
                 log.warning("removing %s: it belongs to a different run (config or split changed)", target)
                 shutil.rmtree(target) if target.is_dir() else target.unlink()
     work_dir.mkdir(parents=True, exist_ok=True)
+    from mer_tf.outputs import write_marker
+
+    write_marker(work_dir, "work")  # so that the next run may resume in it, and remove it
     stamp.write_text(fingerprint + "\n")
 
 

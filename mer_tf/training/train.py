@@ -51,6 +51,7 @@ def train(
     callbacks: Sequence | None = None,
     progress: bool = True,
     keep_work_dir: bool = True,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train on all subjects but `config.val_subjects` held out for model choice.
 
@@ -61,6 +62,8 @@ def train(
         callbacks: extra Keras callbacks.
         progress: tqdm bars while features are computed.
         keep_work_dir: keep `<out_dir>.work` (TensorBoard logs, best checkpoint).
+        overwrite: replace `out_dir` even when it holds files mer-tf did not
+            write (see `mer_tf.outputs`); never when it is or holds the dataset.
 
     Returns:
         A `TrainResult` naming every artifact written.
@@ -70,7 +73,14 @@ def train(
     """
     from mer_tf.data.feature_store import FeatureStore
 
+    from mer_tf.outputs import check_outputs
+
     out_dir = Path(out_dir)
+    work_dir = work_dir_for(out_dir)
+    inputs = {"dataset": config.data}
+    # Before anything is loaded: a wrong --out costs a second, not a finished run.
+    check_outputs({"model folder": (out_dir, "model"), "work folder": (work_dir, "work")}, inputs=inputs,
+                  overwrite=overwrite)
     configure_tensorflow(config.threads, config.seed)
     samples = list(samples) if samples is not None else load_samples(config)
     if config.test_subjects:
@@ -85,10 +95,11 @@ def train(
     spec = config.input_spec()
     store = FeatureStore(spec, config.cache_dir)
     feats = dict(zip((s.key for s in samples), store.load_all(samples, progress=progress)))
-    work_dir = work_dir_for(out_dir)
     model, history = fit_model(config, train_s, val_s, store, work_dir, callbacks=callbacks)
 
-    ecrl = calibrate_ecrl(train_s + val_s, [feats[s.key] for s in train_s + val_s], config.class_scheme) if config.ecrl else None
+    # Calibrated on the training subjects only: the validation scores below are then not scored on
+    # the samples the thresholds were fitted to.
+    ecrl = calibrate_ecrl(train_s, [feats[s.key] for s in train_s], config.class_scheme) if config.ecrl else None
     classes = config.class_names
     metrics = {
         "synthetic": config.dataset == "synthetic",
@@ -96,6 +107,8 @@ def train(
         "n_train": len(train_s),
         "n_val": len(val_s),
         "epochs_run": history["epochs_run"],
+        "resumed_at_epoch": history.get("resumed_at", 0),
+        "ecrl_calibrated_on": "training subjects" if config.ecrl else None,
         "final": {k: v[-1] for k, v in history.items() if isinstance(v, list) and v},
         "note": "validation subjects chose the epoch; these scores are not a test result (use `mer loso`).",
     }
@@ -112,7 +125,7 @@ def train(
         "n_samples": len(samples),
     }
     paths: dict[str, Path] = {}
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, "model", overwrite=overwrite, inputs=inputs) as tmp:
         ModelFolder.save(tmp, model=model, config=resolved, classes=classes, scheme=config.class_scheme, spec=spec,
                          ecrl=ecrl)
         write_json(tmp / "metrics.json", metrics)
