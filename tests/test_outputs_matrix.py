@@ -116,6 +116,8 @@ COMMANDS = {
     "mer train --out": ("mer", ["train", "--data", "{data}", "--dataset", "synthetic", "--out", "OUT"], FOLDER, ""),
     "mer loso --out": ("mer", ["loso", "--data", "{data}", "--dataset", "synthetic", "--no-ray", "--out", "OUT"],
                        FOLDER, ""),
+    "mer loso --ecrl-only --out": ("mer", ["loso", "--ecrl-only", "--data", "{data}", "--dataset", "synthetic",
+                                          "--out", "OUT"], FOLDER, ""),
     "mer ablate --out": ("mer", ["ablate", "--data", "{data}", "--dataset", "synthetic", "--no-ray", "--out", "OUT"],
                          FOLDER, ""),
     "mer evaluate --out": ("mer", ["evaluate", "{model}", "--data", "{data}", "--out", "OUT"], FOLDER, ""),
@@ -131,7 +133,7 @@ COMMANDS = {
 }
 
 # What each command reads: "input itself" and "inside the input" use it.
-INPUT = {"mer train --out": "{data}", "mer loso --out": "{data}", "mer ablate --out": "{data}",
+INPUT = {"mer train --out": "{data}", "mer loso --out": "{data}", "mer loso --ecrl-only --out": "{data}", "mer ablate --out": "{data}",
          "mer evaluate --out": "{model}", "mer export OUT": "{model}", "mer compare --out": "{data}",
          "mer demo --out": "{root}/synth", "mer data check --json": "{data}", "mer-edge run --events": "{frames}",
          "mer-edge run --annotate": "{clip}", "mer-edge bench --json": "{frames}"}  # fmt: skip

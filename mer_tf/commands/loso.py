@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         from mer_tf.training.ecrl_loso import run_ecrl_loso
 
         config = config_from_args(args)
-        result = run_ecrl_loso(config, args.out)
+        result = run_ecrl_loso(config, args.out, overwrite=args.overwrite)
         tag = " [synthetic data]" if config.dataset == "synthetic" else ""
         for part, s in result["ecrl"].items():
             print(format_scores(s, f"ECRL alone ({config.landmarker} landmarks) / {part}{tag}"))

@@ -13,7 +13,7 @@ from mer_tf.training.config import TrainConfig
 
 
 def run_ecrl_loso(config: TrainConfig, out_dir: str | Path, *, samples: Sequence | None = None,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, overwrite: bool = False) -> dict:
     """Pooled scores of ECRL alone over LOSO folds; writes predictions.csv and scores.json.
 
     Each fold calibrates the thresholds on its training and validation subjects
@@ -33,6 +33,11 @@ def run_ecrl_loso(config: TrainConfig, out_dir: str | Path, *, samples: Sequence
     from mer_tf.training.plots_and_tables import write_csv, write_json
     from mer_tf.training.samples import label_of, load_samples
 
+    from mer_tf.outputs import check_folder
+
+    # `overwrite`: replace `out_dir` even when mer-tf did not write it (see `mer_tf.outputs`).
+    inputs = {"dataset": config.data}
+    check_folder(out_dir, "loso", what="report folder", overwrite=overwrite, inputs=inputs)
     samples = list(samples) if samples is not None else load_samples(config)
     scheme = config.class_scheme
     store = FeatureStore(config.input_spec(), config.cache_dir)
@@ -57,7 +62,7 @@ def run_ecrl_loso(config: TrainConfig, out_dir: str | Path, *, samples: Sequence
         "all": pooled_scores(truth, preds, classes)}
     result = {"ecrl": scores, "fired": sum(bool(r["ecrl_rule"]) for r in rows) / max(1, len(rows)),
               "landmarker": config.landmarker, "detector": config.detector, "n": len(rows)}
-    with atomic_folder(Path(out_dir)) as tmp:
+    with atomic_folder(Path(out_dir), "loso", overwrite=overwrite, inputs=inputs) as tmp:
         write_csv(tmp / "predictions.csv", rows, list(rows[0]) if rows else ["dataset"])
         write_json(tmp / "scores.json", {**result, "config": config.to_dict()})
     return result
