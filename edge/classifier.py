@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mer_tf.quiet import native_stderr_to_log
+
 log = logging.getLogger(__name__)
 
 OUTPUT_KINDS = ("log_probabilities", "probabilities", "logits")
@@ -72,8 +74,9 @@ class LiteRTClassifier:
         self.num_threads = num_threads
         self.output_kind = output_kind
         try:
-            self._interp = _interpreter(str(path), num_threads)
-            self._interp.allocate_tensors()
+            with native_stderr_to_log(log, "LiteRT"):  # the XNNPACK INFO line: shown with -v
+                self._interp = _interpreter(str(path), num_threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as err:
             raise ValueError(f"LiteRT cannot load {path}: {err}. Is it a .tflite file?") from err
         inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()

@@ -237,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    from mer_tf.quiet import quiet_libraries
+
+    quiet_libraries(args.verbose)  # before LiteRT or OpenCV loads; -v lets their lines through
     from edge.sources import SourceError
 
     _terminate_cleanly()

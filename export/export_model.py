@@ -14,6 +14,7 @@ from export.quantization import MODES, QuantizationConfig
 from mer_tf import tflite_metadata
 from mer_tf.atomic import atomic_folder
 from mer_tf.model_folder import ModelFolder
+from mer_tf.quiet import native_stderr_to_log
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ def export_model(
             config = QuantizationConfig.for_int8(calib.x) if mode == "int8" else getattr(QuantizationConfig, f"for_{mode}")()
             extra = {"quantization": {"representative_source": calib.source}} if mode == "int8" else None
             path = tmp / f"{folder.model_name}_{mode}.tflite"
-            meta = exporter.export(config, path, check_data=check, extra=extra)
+            with native_stderr_to_log(log, "TFLite converter"):  # its C++ lines: shown with -v
+                meta = exporter.export(config, path, check_data=check, extra=extra)
             files[mode] = _entry(path, meta)
         exporter.close()
         if qat or prune is not None:

@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    from mer_tf.quiet import quiet_libraries
+
+    quiet_libraries(args.verbose)  # before TensorFlow or OpenCV loads; -v lets their lines through
     mod = importlib.import_module(f"mer_tf.commands.{args._module}")
     try:
         return int(mod.run(args) or 0)

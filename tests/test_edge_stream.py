@@ -326,3 +326,18 @@ def test_flow_reference_is_the_last_quiet_recent_neutral_frame():
     sp.version = 0  # a reset baseline (a long expression): the reference is stale
     runner._track_neutral(1, sp, 5, Frame(index=7, time=1.6, image=image), lm)
     assert 1 not in runner._neutral
+
+
+def test_quiet_by_default_and_verbose_on_request(photos, tmp_path):
+    """Normal use prints only mer-edge's own lines; -v brings the libraries' (XNNPACK's INFO) back."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(frames / f"f{i}.jpg"), _canvas(photos["grace_hopper"]))
+    base = [sys.executable, "-m", "edge.cli"]
+    run = ["run", str(es.model_file("int8")), "--source", str(frames), "--no-progress"]
+    quiet = subprocess.run(base + run + ["--events", str(tmp_path / "q.jsonl")], capture_output=True, text=True)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "" and quiet.stdout.startswith("3 frames")
+    loud = subprocess.run(base + ["-v"] + run + ["--events", str(tmp_path / "v.jsonl")], capture_output=True, text=True)
+    assert loud.returncode == 0 and "XNNPACK" in loud.stderr

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+
+from mer_tf.quiet import native_stderr_to_log
 
 
 def load_interpreter(path, num_threads: int | None = None):
@@ -19,6 +22,7 @@ def load_interpreter(path, num_threads: int | None = None):
     except ImportError as err:
         raise ImportError("The MediaPipe backends run in LiteRT: pip install ai-edge-litert") from err
     threads = num_threads or int(os.environ.get("MER_TF_THREADS", "1"))
-    interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    interpreter.allocate_tensors()
+    with native_stderr_to_log(logging.getLogger(__name__), "LiteRT"):  # the XNNPACK INFO line: shown with -v
+        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
     return interpreter
