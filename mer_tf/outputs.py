@@ -69,11 +69,14 @@ def marker_kind(folder: str | os.PathLike) -> str | None:
 def write_marker(folder: str | os.PathLike, kind: str) -> Path:
     """Mark `folder` as made by mer-tf (kind: "model", "export", ...)."""
     from mer_tf import __version__
-    from mer_tf.atomic import atomic_write_text
 
     payload = {"made_by": "mer-tf", "kind": kind, "command": KINDS.get(kind, kind), "version": __version__,
                "note": "mer-tf replaces this folder only when this file says it made it"}
-    return atomic_write_text(Path(folder) / MARKER, json.dumps(payload, indent=1) + "\n")
+    # A plain write: the marker goes into a folder that is itself renamed into place when complete
+    # (and mer_tf.atomic, which calls this, may not be imported from here: no import cycles).
+    path = Path(folder) / MARKER
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    return path
 
 
 def _input_relation(out: Path, inputs: Mapping[str, str | os.PathLike | None], allow_equal: Iterable = ()):
