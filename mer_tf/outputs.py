@@ -75,6 +75,7 @@ def write_marker(folder: str | os.PathLike, kind: str) -> Path:
     # A plain write: the marker goes into a folder that is itself renamed into place when complete
     # (and mer_tf.atomic, which calls this, may not be imported from here: no import cycles).
     path = Path(folder) / MARKER
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1) + "\n")
     return path
 
