@@ -12,6 +12,7 @@ from pathlib import Path
 
 from edge.bundle import META, SCHEMA, SCHEMA_VERSION, SUMS, BundleError, sha256
 from mer_tf.atomic import atomic_folder
+from mer_tf.outputs import MARKER
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _write_tarball(folder: Path, tar_path: Path) -> None:
     try:
         with tarfile.open(tmp, "w:gz") as tar:
             for p in sorted(folder.rglob("*")):
-                if p.is_file():
+                if p.is_file() and p.name != MARKER:  # the folder's own mark, not a file for the board
                     tar.add(p, arcname=f"{folder.name}/{p.relative_to(folder).as_posix()}")
         os.chmod(tmp, 0o644 & ~_umask())
         os.replace(tmp, tar_path)
