@@ -10,11 +10,12 @@ from mer_tf.cli import main
 
 
 def test_data_check_prints_counts_and_every_quirk(tmp_path, capsys):
-    build_casme2(tmp_path / "CASME2")
-    build_samm(tmp_path / "SAMM")
-    build_smic(tmp_path / "SMIC")
+    data = tmp_path / "data"  # the JSON goes beside the dataset: an output inside an input is refused
+    build_casme2(data / "CASME2")
+    build_samm(data / "SAMM")
+    build_smic(data / "SMIC")
     out_json = tmp_path / "check.json"
-    assert main(["data", "check", str(tmp_path), "--selection", "all", "--json", str(out_json)]) == 0
+    assert main(["data", "check", str(data), "--selection", "all", "--json", str(out_json)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("composite: 13 samples, 10 subjects")
     for text in ("== casme2: 6 samples, 4 subjects", "== samm: 4 samples", "== smic-hs: 3 samples",

@@ -129,7 +129,10 @@ def _start_run(video: Path, events: Path) -> subprocess.Popen:
 
     cmd = [sys.executable, "-m", "edge.cli", "run", str(es.model_file("int8")), "--source", str(video),
            "--events", str(events), "--threads", "1", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A foreground process: a shell starts background jobs (and CI runners may start tests) with SIGINT ignored,
+    # which the child would inherit; Ctrl+C reaches a command run in a terminal.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     partial = events.with_name(events.name + ".partial")
     deadline = time.time() + 60
     while not partial.exists() and proc.poll() is None and time.time() < deadline:
