@@ -2,8 +2,9 @@
 
 Trains the same fold (same config, seed and split) the way `mer loso` does
 (`light`: best weights in memory, several steps per execution, no backup,
-checkpoint file or TensorBoard log) and the way `mer train` does (full
-callbacks), alternating, and prints the median seconds of each, their ratio,
+checkpoint file or TensorBoard log, and the compiled model reused from the
+worker's previous fold), the way a worker's first fold does (built, compiled
+and traced anew) and the way `mer train` does (full callbacks), alternating, and prints the median seconds of each, their ratio,
 and the projected wall time of a full LOSO with two folds at once on two
 cores. On the MEGC 2019 release pass its folder; without one the synthetic
 set is generated (labelled synthetic).
@@ -58,20 +59,30 @@ def main(argv=None) -> int:
     store.ensure(samples, progress=False)
     folds = make_folds(config, samples)
     fold = folds[args.fold % len(folds)]
-    times: dict[str, list[float]] = {"light": [], "full": []}
-    epochs: dict[str, list[int]] = {"light": [], "full": []}
+    from mer_tf.training import fit as fit_module
+
+    kinds = ("fresh", "light", "full")
+    times: dict[str, list[float]] = {k: [] for k in kinds}
+    epochs: dict[str, list[int]] = {k: [] for k in kinds}
     for r in range(args.repeats):
-        for kind in ("light", "full"):
+        for kind in kinds:
+            if kind == "fresh":  # a worker's first fold: build, compile and trace
+                fit_module._REUSABLE.clear()
+            configure_tensorflow(1, config.seed)
             t0 = time.perf_counter()
-            _, hist = fit_model(config, fold["train"], fold["val"], store, tmp / f"work-{kind}-{r}", light=kind == "light")
+            _, hist = fit_model(config, fold["train"], fold["val"], store, tmp / f"work-{kind}-{r}", light=kind != "full")
             times[kind].append(time.perf_counter() - t0)
             epochs[kind].append(hist["epochs_run"])
-    light, full = float(np.median(times["light"])), float(np.median(times["full"]))
+    fresh, light, full = (float(np.median(times[k])) for k in kinds)
     n = len(folds)
     print(f"LOSO fold cost{tag}: {config.dataset}, {len(samples)} samples, {n} folds, model {config.model}, "
-          f"input {config.input} {config.size}px, batch {config.batch_size}, fold {fold['name']}")
-    print(f"  light (mer loso):  median {light:.1f} s per fold, epochs {epochs['light']}")
+          f"input {config.input} {config.size}px, batch {config.batch_size}, fold {fold['name']}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"  light (mer loso, model reused from the worker's last fold): median {light:.1f} s per fold, "
+          f"epochs {epochs['light']}")
+    print(f"  light, first fold of a worker (build + trace): median {fresh:.1f} s per fold, epochs {epochs['fresh']}")
     print(f"  full  (mer train): median {full:.1f} s per fold, epochs {epochs['full']}")
+    print(f"  ratio reused / first fold: {light / fresh:.2f}")
     per_epoch = {k: float(np.median([t / max(1, e) for t, e in zip(times[k], epochs[k])])) for k in times}
     print(f"  ratio light / full: {light / full:.2f} per fold, {per_epoch['light'] / per_epoch['full']:.2f} per epoch "
           f"({per_epoch['light']:.2f} vs {per_epoch['full']:.2f} s; early stopping can end the two at different epochs)")
