@@ -88,3 +88,10 @@ def test_train_leaves_test_subjects_out_and_records_them(release, tmp_path):
         train(_config(release, tmp_path, test_subjects=("sub99",)), tmp_path / "m2", progress=False)
     with pytest.raises(ValueError, match="list of subject ids"):
         TrainConfig(test_subjects="s01")
+
+
+def test_flow_is_the_default_input_and_means_the_release_flow_images_on_megc2019():
+    assert TrainConfig().input == "flow"
+    assert TrainConfig(dataset="megc2019").input == "flow_image"
+    assert TrainConfig(dataset="megc2019", input="apex").input == "apex"
+    assert TrainConfig(dataset="casme2").input == "flow"

@@ -34,8 +34,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
         parser.add_argument("--no-local-region", dest="local_region", action="store_const", const=False, default=None,
                             help="ECCNN without the LocalRegionLayer")  # fmt: skip
     parser.add_argument("--input", choices=INPUT_MODES,
-                        help="apex frame, onset->apex optical flow computed from the frames, "
-                             "or flow_image: the u/v/strain image shipped with the data (MEGC 2019 release)")
+                        help="flow (default): onset->apex optical flow computed from the frames; apex: the "
+                             "apex frame (the paper's input, at chance on real faces); flow_image: the u/v/strain "
+                             "image shipped with the data (MEGC 2019 release; what flow means there)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
