@@ -1,13 +1,14 @@
-"""One Markdown table from several `mer loso` report folders: mean ± sd over seeds, per-source slices, paired deltas.
+"""One Markdown table from `mer loso` and `mer ablate` report folders: mean ± sd over seeds, per-source slices, paired deltas.
 
 Give each report folder a row label; folders with the same label are seeds of
-one configuration (the seed is read from its scores.json). Paired deltas
-compare two labels on the seeds both ran (same seed = same folds and
-validation draws).
+one configuration (the seed is read from its scores.json). An ablation
+report adds its cells the same way (`--ablation LABEL=DIR:CELL`, every seed
+the report ran). Paired deltas compare two row labels on the seeds both ran
+(same seed = same folds, validation draws and initial weights).
 
     python scripts/loso_table.py --run "ECCNN=reports/eccnn_s0" --run "ECCNN=reports/eccnn_s1" \\
         --run "ECCNN (no local region)=reports/nolrl_s0" --column "ECCNN + ECRL=ECCNN:fused" \\
-        --pair "ECCNN" "ECCNN (no local region)"
+        --ablation "ConvNet=reports/ablate_convnet:convnet" --pair "ECCNN" "ECCNN (no local region)"
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import argparse
 import json
 import statistics
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 
@@ -26,9 +26,19 @@ def _pm(values: list[float]) -> str:
     return f"{values[0]:.3f}"
 
 
+def _split(spec: str, what: str) -> tuple[str, str, str]:
+    label, _, rest = spec.partition("=")
+    src, _, part = rest.rpartition(":")
+    if not label or not src or not part:
+        raise SystemExit(f"{what} {spec!r} must read LABEL=SOURCE:PART")
+    return label, src, part
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", default=[], metavar="LABEL=DIR", help="a LOSO report folder")
+    parser.add_argument("--ablation", action="append", default=[], metavar="LABEL=DIR:CELL",
+                        help="a cell of a `mer ablate` report folder (all its seeds)")
     parser.add_argument("--column", action="append", default=[], metavar="LABEL=RUNLABEL:COLUMN",
                         help="an extra row from another prediction column (ecrl, fused) of a run label")
     parser.add_argument("--policy", action="append", default=[], metavar="LABEL=RUNLABEL:POLICY",
@@ -37,49 +47,59 @@ def main(argv=None) -> int:
     parser.add_argument("--slices", default="casme2,samm,smic-hs")
     args = parser.parse_args(argv)
 
-    runs: dict[str, dict[int, dict]] = defaultdict(dict)
+    # label -> seed -> {"scores": {"all"|slice: {uf1, uar}}, "val": validation UF1 or None}
+    series: dict[str, dict[int, dict]] = {}
+    reports: dict[str, dict[int, dict]] = {}
     for spec in args.run:
         label, _, folder = spec.partition("=")
         data = json.loads((Path(folder) / "scores.json").read_text())
-        runs[label][int(data["config"]["seed"])] = data
-    rows = [(label, label, "cnn") for label in runs]
+        seed = int(data["config"]["seed"])
+        reports.setdefault(label, {})[seed] = data
+        series.setdefault(label, {})[seed] = {
+            "scores": data["scores"]["cnn"],
+            "val": data.get("validation_scores", {}).get("cnn", {}).get("all", {}).get("uf1")}
+    for spec in args.ablation:
+        label, folder, cell = _split(spec, "--ablation")
+        data = json.loads((Path(folder) / "ablation.json").read_text())
+        found = {k: v for k, v in data["runs"].items() if k.split("/seed-")[0] == cell}
+        if not found:
+            raise SystemExit(f"cell {cell!r} is not in {folder}/ablation.json; it has {sorted(data['runs'])}")
+        for key, run in found.items():
+            series.setdefault(label, {})[int(key.split("/seed-")[1])] = {
+                "scores": run["scores"]["cnn"], "val": run.get("validation", {}).get("cnn", {}).get("all", {}).get("uf1")}
     for spec in args.column:
-        label, _, rest = spec.partition("=")
-        src, _, column = rest.partition(":")
-        rows.append((label, src, column))
-    for spec in args.policy:
-        label, _, rest = spec.partition("=")
-        src, _, policy = rest.partition(":")
-        rows.append((label, src, "policy:" + policy))
+        label, src, column = _split(spec, "--column")
+        series[label] = {s: {"scores": d["scores"][column],
+                             "val": d.get("validation_scores", {}).get(column, {}).get("all", {}).get("uf1")}
+                         for s, d in reports[src].items()}
+    for spec in args.policy:  # pooled over all samples only
+        label, src, policy = _split(spec, "--policy")
+        series[label] = {s: {"scores": {"all": d["fusion_policies"]["test"][policy]["scores"]},
+                             "val": d["fusion_policies"].get("validation", {}).get(policy, {}).get("scores", {}).get("uf1")}
+                         for s, d in reports[src].items()}
+
     slices = args.slices.split(",")
     print("| Model | Seeds | UF1 | UAR | " + " | ".join(f"UF1 {s}" for s in slices) + " | val UF1 |")
     print("|---" * (5 + len(slices)) + "|")
-    for label, src, column in rows:
-        seeds = sorted(runs[src])
-        if column.startswith("policy:"):  # pooled over all samples only
-            entries = [runs[src][s]["fusion_policies"]["test"][column[7:]]["scores"] for s in seeds]
-            vals = [runs[src][s]["fusion_policies"].get("validation", {}).get(column[7:], {}).get("scores", {}).get("uf1")
-                    for s in seeds]
-            vals = [v for v in vals if v is not None]
-            print(f"| {label} | {len(seeds)} | {_pm([e['uf1'] for e in entries])} | {_pm([e['uar'] for e in entries])} | "
-                  + " | ".join("-" for _ in slices) + f" | {_pm(vals) if vals else '-'} |")
-            continue
-        scores = [runs[src][s]["scores"][column] for s in seeds]
-        val = [runs[src][s].get("validation_scores", {}).get(column, {}).get("all", {}).get("uf1") for s in seeds]
-        val = [v for v in val if v is not None]
+    for label, by_seed in series.items():
+        scores = [by_seed[s]["scores"] for s in sorted(by_seed)]
+        val = [by_seed[s]["val"] for s in sorted(by_seed) if by_seed[s]["val"] is not None]
         cells = [_pm([x["all"]["uf1"] for x in scores]), _pm([x["all"]["uar"] for x in scores])]
         cells += [_pm([x[s]["uf1"] for x in scores]) if all(s in x for x in scores) else "-" for s in slices]
         cells.append(_pm(val) if val else "-")
-        print(f"| {label} | {len(seeds)} | " + " | ".join(cells) + " |")
+        print(f"| {label} | {len(scores)} | " + " | ".join(cells) + " |")
     for a, b in args.pair:
-        common = sorted(set(runs[a]) & set(runs[b]))
+        missing = [x for x in (a, b) if x not in series]
+        if missing:
+            raise SystemExit(f"--pair names unknown rows {missing}; rows are {list(series)}")
+        common = sorted(set(series[a]) & set(series[b]))
         if not common:
             print(f"\n{a} - {b}: no common seed", file=sys.stderr)
             continue
-        d1 = [runs[a][s]["scores"]["cnn"]["all"]["uf1"] - runs[b][s]["scores"]["cnn"]["all"]["uf1"] for s in common]
-        d2 = [runs[a][s]["scores"]["cnn"]["all"]["uar"] - runs[b][s]["scores"]["cnn"]["all"]["uar"] for s in common]
+        d1 = [series[a][s]["scores"]["all"]["uf1"] - series[b][s]["scores"]["all"]["uf1"] for s in common]
+        d2 = [series[a][s]["scores"]["all"]["uar"] - series[b][s]["scores"]["all"]["uar"] for s in common]
         print(f"\nPaired, seeds {common}: {a} - {b}: ΔUF1 {_pm(d1)} ({', '.join(f'{d:+.3f}' for d in d1)}), "
-              f"ΔUAR {_pm(d2)}")
+              f"ΔUAR {_pm(d2)} ({', '.join(f'{d:+.3f}' for d in d2)})")
     return 0
 
 
