@@ -105,6 +105,17 @@ class LiteRTClassifier:
         """True for integer input (a full-integer model)."""
         return self.input_dtype in (np.dtype(np.int8), np.dtype(np.uint8))
 
+    @property
+    def output_step(self) -> float:
+        """The smallest change an integer output can make, in its float units (0.0 for a float output).
+
+        For an int8 LogSoftmax this is the log-probability quantum: two classes whose scores differ
+        by a step or two are a near tie that rounding on another CPU may turn round.
+        """
+        if self.output_dtype in (np.dtype(np.int8), np.dtype(np.uint8)):
+            return float(self._out_scale or 1.0)
+        return 0.0
+
     def _preprocess(self, face: np.ndarray) -> np.ndarray:
         # face: (H, W, C) float32, already normalized by mer_tf.preprocess.
         x = np.asarray(face, dtype=np.float32)[None]

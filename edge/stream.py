@@ -55,6 +55,8 @@ class FaceView:
     active: bool
     label: str | None = None
     label_source: str | None = None
+    live: dict | None = None  # this frame's CNN + ECRL + fusion result (every-frame mode), for traces
+    log_probs: np.ndarray | None = None  # and the CNN's unrounded log-probabilities
 
 
 @dataclass
@@ -168,9 +170,13 @@ class StreamRunner:
 
         None when a flow model has no neutral ``reference`` for the face yet.
         """
+        return self._classify(image, landmarks, aligned, neutral, reference)[0]
+
+    def _classify(self, image, landmarks, aligned, neutral, reference) -> tuple[dict[str, Any] | None, Any]:
+        # (the result, the CNN's unrounded log-probabilities): traces compare scores to the int8 step
         face = self.network_input(image, landmarks, reference, self.timer)
         if face is None:
-            return None
+            return None, None
         with self.timer.stage("cnn"):
             log_probs = self.classifier(face[None])[0]
         probs = np.exp(log_probs)
@@ -188,7 +194,7 @@ class StreamRunner:
         fused = {"label": fused_label, "reason": reason,
                  "source": "cnn" if fused_label == cnn["label"] else "ecrl",
                  "cnn_score": cnn["scores"].get(fused_label)}
-        return {"input": self._input_record(reference), "cnn": cnn, "ecrl": ecrl, "fused": fused}
+        return {"input": self._input_record(reference), "cnn": cnn, "ecrl": ecrl, "fused": fused}, log_probs
 
     def _event(self, face_id: int, spot: Spot) -> dict[str, Any] | None:
         result = self.classify(spot.apex_image, spot.apex_landmarks, spot.apex_aligned, spot.neutral,
@@ -295,10 +301,10 @@ class StreamRunner:
                 view = FaceView(fid, face.box, landmarks, sp.deviation, sp.threshold, sp.ready, sp.active)
                 live = None
                 if self.every_frame:
-                    live = self.classify(frame.image, landmarks, sp.aligned, self._reference(fid, sp),
-                                         self._neutral.get(fid))
+                    live, view.log_probs = self._classify(frame.image, landmarks, sp.aligned,
+                                                          self._reference(fid, sp), self._neutral.get(fid))
                 if live is not None:
-                    view.label, view.label_source = live["fused"]["label"], "live"
+                    view.label, view.label_source, view.live = live["fused"]["label"], "live", live
                 elif fid in self._last_label and frame.time - self._last_label[fid][2] < 1.0:
                     view.label, view.label_source = self._last_label[fid][:2]
                 views.append(view)

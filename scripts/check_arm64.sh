@@ -10,7 +10,10 @@
 #    wheels, and fails if TensorFlow, Keras, mediapipe or dlib arrive;
 # 3. decodes VIDEO once on the host into PNG frames, and runs `mer-edge verify`, `run` and
 #    `bench` on BUNDLE under qemu's cortex-a72 and cortex-a76, and `run` on the video itself;
-# 4. compares the events and the per-frame labels with the x86 run on the same frames.
+# 4. compares the events, landmarks and per-frame labels with the x86 run on the same frames,
+#    by the rule in edge/trace_compare.py: events identical, landmarks within 1 px, and every
+#    per-frame label difference a CNN near tie (the two labels' scores moved by at most 2 int8
+#    output steps between the platforms), each printed with its margins.
 #
 # It is slow (emulation, about 10-40x slower than native) and CPU heavy: it stays out of
 # `make test`. Host tools (Debian packages): debootstrap, proot, qemu-user-static; installed
@@ -207,7 +210,7 @@ PY
 done
 T=$(( $(date +%s) - T0 ))
 if [ "$STATUS" = 0 ]; then
-  say "check-arm64 PASSED in $((T / 60)) min $((T % 60)) s: events and per-frame labels on arm64 (cortex-a72, cortex-a76) equal x86's on the same frames"
+  say "check-arm64 PASSED in $((T / 60)) min $((T % 60)) s: on arm64 (cortex-a72, cortex-a76) the events equal x86's on the same frames, landmarks within 1 px, every label difference a CNN near tie"
 else
   say "check-arm64 FAILED after $((T / 60)) min $((T % 60)) s: see the comparisons above"
 fi

@@ -1,21 +1,24 @@
 """Trace `mer-edge run` frame by frame, and compare two traces (the aarch64 check's evidence).
 
   python scripts/edge_trace.py trace BUNDLE FRAMES_DIR OUT.jsonl [--fps 30]
-  python scripts/edge_trace.py compare A.jsonl B.jsonl
+  python scripts/edge_trace.py compare A.jsonl B.jsonl [--landmark-tol 1] [--tie-steps 2]
 
 `trace` runs the same pipeline as `mer-edge run --every-frame` on a bundle and a
-folder of decoded frames, and writes one JSON line per frame: every face's 68
-landmarks, its live CNN and fused labels, and the micro-expression events the
-frame closed. `compare` reports the largest landmark difference, the per-frame
-label agreement and whether the events are the same (onset, apex and offset
-frames, CNN, ECRL and fused labels); it exits 1 when events or labels differ.
-Needs only the `[edge]` install (it runs on the board, or under emulation).
+folder of decoded frames, and writes a metadata line (the model's int8 output
+step, the platform), then one JSON line per frame: every face's 68 landmarks, its
+live CNN scores, its CNN, ECRL and fused labels, and the micro-expression events
+the frame closed. `compare` applies the pass rule of `edge.trace_compare` (events
+identical, landmarks within a pixel tolerance, every label difference a CNN near
+tie on both platforms), prints every label difference with its margins, and
+exits 1 when the traces disagree. Needs only the `[edge]` install (it runs on the
+board, or under emulation).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
 
 import numpy as np
@@ -29,14 +32,16 @@ def trace(bundle: str, frames: str, out: str, fps: float, threads: int) -> int:
     with open_bundle(bundle) as b, open(out, "w", encoding="utf-8") as fh:
         options = RunOptions(every_frame=True, threads=threads, fps=fps, models_dir=str(b.models_dir),
                              ecrl=str(b.ecrl) if b.ecrl else None)
-        runner, _ = build_runner(b.model, options)
+        runner, info = build_runner(b.model, options)
+        fh.write(json.dumps({"meta": {"model": info.path.name, "labels": list(info.labels),
+                                      "output_step": runner.classifier.output_step,
+                                      "machine": platform.machine()}}) + "\n")
         with open_source(frames, fps=fps) as src:
             for frame in src:
                 events, views = runner.process(frame)
                 fh.write(json.dumps({
                     "frame": frame.index,
-                    "faces": [{"id": v.face_id, "label": v.label,
-                               "landmarks": np.round(np.asarray(v.landmarks, np.float64), 3).tolist()} for v in views],
+                    "faces": [_face(v) for v in views],
                     "events": [_event_key(e) for e in events],
                 }) + "\n")
         s = runner.summary
@@ -45,40 +50,32 @@ def trace(bundle: str, frames: str, out: str, fps: float, threads: int) -> int:
     return 0
 
 
+def _face(v) -> dict:
+    live = v.live or {}
+    return {"id": v.face_id, "label": v.label,
+            "cnn": live.get("cnn", {}).get("label"), "ecrl": live.get("ecrl", {}).get("label"),
+            "cnn_scores": live.get("cnn", {}).get("scores"),
+            # unrounded: an int8 model's log-probabilities differ by whole output steps
+            "cnn_log_probs": None if v.log_probs is None else [float(x) for x in v.log_probs],
+            "landmarks": np.round(np.asarray(v.landmarks, np.float64), 3).tolist()}
+
+
 def _event_key(e: dict) -> dict:
     return {"face_id": e["face_id"], "onset": e["onset"]["frame"], "apex": e["apex"]["frame"],
             "offset": e["offset"]["frame"], "cnn": e["cnn"]["label"], "ecrl": e["ecrl"]["label"],
             "fused": e["fused"]["label"]}
 
 
-def compare(a_path: str, b_path: str) -> int:
-    a = [json.loads(line) for line in open(a_path, encoding="utf-8")]
-    b = [json.loads(line) for line in open(b_path, encoding="utf-8")]
-    if len(a) != len(b):
-        print(f"frames differ: {len(a)} vs {len(b)}")
-        return 1
-    worst, labels_equal, labelled, faces_differ = 0.0, 0, 0, 0
-    events_a = [e for r in a for e in r["events"]]
-    events_b = [e for r in b for e in r["events"]]
-    for ra, rb in zip(a, b):
-        if len(ra["faces"]) != len(rb["faces"]):
-            faces_differ += 1
-            continue
-        for fa, fb in zip(ra["faces"], rb["faces"]):
-            worst = max(worst, float(np.abs(np.asarray(fa["landmarks"]) - np.asarray(fb["landmarks"])).max()))
-            if fa["label"] is not None or fb["label"] is not None:
-                labelled += 1
-                labels_equal += fa["label"] == fb["label"]
-    same_events = events_a == events_b
-    print(f"frames {len(a)}; frames whose face count differs {faces_differ}; largest landmark difference "
-          f"{worst:.3f} px; per-frame labels equal {labels_equal}/{labelled}; events {len(events_a)} vs "
-          f"{len(events_b)}: {'identical' if same_events else 'DIFFERENT'} (onset/apex/offset frames, CNN, ECRL, fused)")
-    if not same_events:
-        for ea, eb in zip(events_a, events_b):
-            if ea != eb:
-                print(f"  first difference: {ea} vs {eb}")
-                break
-    return 0 if same_events and labels_equal == labelled and faces_differ == 0 else 1
+def compare(a_path: str, b_path: str, landmark_tol: float, tie_steps: float) -> int:
+    from edge.trace_compare import TraceComparison, read_trace
+
+    try:
+        result = TraceComparison.of(read_trace(a_path), read_trace(b_path), landmark_tol, tie_steps)
+    except ValueError as err:
+        print(f"edge_trace: error: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(result.lines()))
+    return 0 if result.passed else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,10 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("compare", help="compare two traces")
     c.add_argument("a")
     c.add_argument("b")
+    c.add_argument("--landmark-tol", type=float, default=1.0, help="pixels (default 1)")
+    c.add_argument("--tie-steps", type=float, default=2,
+                   help="a label difference passes only as a CNN near tie within this many int8 output steps "
+                        "on both platforms (default 2)")
     args = parser.parse_args(argv)
     if args.command == "trace":
         return trace(args.bundle, args.frames, args.out, args.fps, args.threads)
-    return compare(args.a, args.b)
+    return compare(args.a, args.b, args.landmark_tol, args.tie_steps)
 
 
 if __name__ == "__main__":
