@@ -97,7 +97,7 @@ def write_bundle(model: str | Path, out: str | Path, ecrl: str | Path | None = N
         "model": model.name, "sidecar": sidecar.name if sidecar.is_file() else None,
         "ecrl": "ecrl.json" if ecrl_path else None, "models_dir": MODELS_DIR,
         "face_models": {"detector_short_range": model_files.SHORT_RANGE, "detector_full_range": model_files.FULL_RANGE,
-                        "face_mesh": model_files.FACE_MESH},
+                        "face_mesh": model_files.FACE_MESH, "attention_mesh": model_files.ATTENTION_MESH},
         "peer": model_files.PEER_CLASSIFIER,
         "model_info": {"variant": info.variant, "input_mode": info.input_mode, "input_size": info.input_size,
                        "labels": list(info.labels), "model_name": info.meta.get("model_name")},

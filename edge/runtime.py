@@ -37,7 +37,7 @@ class RunOptions:
         tile: frames whose longer side exceeds 1.25 x ``tile`` px are also
             searched in overlapping tiles of that side (4K frames: far faces);
             None or 0: never tile.
-        landmarks: "mediapipe" (fast) or "dlib".
+        landmarks: "mediapipe" (fast), "mediapipe-attention" (eyes and lips refined) or "dlib".
         threads: LiteRT interpreter threads for the classifier.
         every_frame: classify every face of every frame, not only spotted apexes.
         redetect_every: the tracker re-runs the detector every N frames.

@@ -108,6 +108,18 @@ def test_cli_verify_and_run_a_tarball_with_no_environment(bundle, face_video, tm
     assert summary["frames"] == 20 and summary["frames_with_faces"] == 20
 
 
+def test_cli_runs_the_attention_mesh_from_a_bundle(bundle, face_video, tmp_path):
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    events = tmp_path / "events.jsonl"
+    result = _cli("run", bundle["tarball"], "--source", face_video, "--events", events, "--threads", "1",
+                  "--landmarks", "mediapipe-attention", "--max-frames", "6", "--no-progress",
+                  env={"MER_TF_MODELS": str(empty)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(events.read_text().splitlines()[-1])
+    assert summary["frames"] == 6 and summary["frames_with_faces"] == 6 and summary["frame_errors"] == 0
+
+
 def test_cli_bench_takes_a_bundle_folder(bundle, face_video, tmp_path):
     empty = tmp_path / "no-models"
     empty.mkdir()

@@ -9,7 +9,7 @@ import numpy as np
 from mer_tf.faces.box import Box
 
 DETECTORS = ("dlib", "blazeface", "blazeface-full")
-LANDMARKERS = ("dlib", "mediapipe")
+LANDMARKERS = ("dlib", "mediapipe", "mediapipe-attention")
 
 
 @runtime_checkable
@@ -66,8 +66,10 @@ def create_landmarker(name: str = "dlib", models_dir=None, **kwargs) -> Landmark
     """A 68-point landmarker by name.
 
     Args:
-        name: ``"dlib"`` (68-point shape predictor) or ``"mediapipe"`` (face
-            mesh, 468 points mapped onto iBUG 68; runs in LiteRT).
+        name: ``"dlib"`` (68-point shape predictor), ``"mediapipe"`` (face
+            mesh, 468 points mapped onto iBUG 68; runs in LiteRT) or
+            ``"mediapipe-attention"`` (the attention mesh: eyes and lips refined;
+            LiteRT with MediaPipe's custom operators in NumPy).
         models_dir: the folder of .tflite model files (a bundle's); default:
             the installed models folder.
         **kwargs: passed to the backend.
@@ -80,4 +82,8 @@ def create_landmarker(name: str = "dlib", models_dir=None, **kwargs) -> Landmark
         from mer_tf.faces.mediapipe_landmarker import MediaPipeLandmarker
 
         return MediaPipeLandmarker(models_dir=models_dir, **kwargs)
+    if name == "mediapipe-attention":
+        from mer_tf.faces.mediapipe_landmarker import MediaPipeLandmarker
+
+        return MediaPipeLandmarker(models_dir=models_dir, attention=True, **kwargs)
     raise ValueError(f"Unknown landmarker {name!r}; choose one of {LANDMARKERS}.")

@@ -20,12 +20,11 @@ INSTALL_HINT = "make models   (or: python scripts/install_models.py --dest <fold
 SHORT_RANGE = "face_detection_short_range.tflite"  # BlazeFace, 128x128, faces within ~2 m
 FULL_RANGE = "face_detection_full_range_sparse.tflite"  # BlazeFace, 192x192, far and small faces
 FACE_MESH = "face_landmark.tflite"  # 468-point face mesh
-# The attention mesh (refined eyes, lips, irises) is installed but not used: it needs MediaPipe's
-# custom operators (Landmarks2TransformMatrix, TransformTensorBilinear, TransformLandmarks), which
-# LiteRT lacks ("Encountered unresolved custom op"), so it is neither offered nor bundled.
+# The attention mesh (refined eyes, lips, irises; `--landmarks mediapipe-attention`). It needs
+# MediaPipe's custom operators, which LiteRT lacks: mer_tf.faces.attention_mesh runs them in NumPy.
 ATTENTION_MESH = "face_landmark_with_attention.tflite"
 PEER_CLASSIFIER = "fer_mini_xception_int8.tflite"  # `mer-edge bench`'s peer
-DEVICE_MODELS = (SHORT_RANGE, FULL_RANGE, FACE_MESH, PEER_CLASSIFIER)
+DEVICE_MODELS = (SHORT_RANGE, FULL_RANGE, FACE_MESH, ATTENTION_MESH, PEER_CLASSIFIER)
 
 
 def models_dir() -> Path:
