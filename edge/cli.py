@@ -35,7 +35,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="also search frames larger than 1.25 x PX in overlapping PX tiles (4K: far faces); 0: off")
     p.add_argument("--landmarks", choices=("mediapipe", "mediapipe-attention", "dlib"), default="mediapipe",
                    help="68-point landmarks: MediaPipe face mesh (fast), its attention mesh (eyes and lips "
-                        "refined; about 3x the mesh's time) or dlib")
+                        "refined; about 2x the mesh's time) or dlib")
     p.add_argument("--threads", type=int, default=2, help="LiteRT interpreter threads")
     p.add_argument("--redetect-every", type=int, default=10, metavar="N",
                    help="re-run the detector every N frames while tracking")
