@@ -55,6 +55,7 @@ def _face(v) -> dict:
     return {"id": v.face_id, "label": v.label,
             "cnn": live.get("cnn", {}).get("label"), "ecrl": live.get("ecrl", {}).get("label"),
             "cnn_scores": live.get("cnn", {}).get("scores"),
+            "reference_frame": live.get("input", {}).get("reference_frame"),  # a flow model's neutral frame
             # unrounded: an int8 model's log-probabilities differ by whole output steps
             "cnn_log_probs": None if v.log_probs is None else [float(x) for x in v.log_probs],
             "landmarks": np.round(np.asarray(v.landmarks, np.float64), 3).tolist()}
