@@ -80,7 +80,9 @@ def main(argv=None) -> int:
         v, t = entry["validation"].get("cnn", {}), entry["test"].get("cnn", {})
         print(f"{cand['name']}: validation UF1 {v.get('uf1', float('nan')):.3f} UAR {v.get('uar', float('nan')):.3f}"
               f" | test UF1 {t.get('uf1', float('nan')):.3f} | {entry['minutes']} min")
-    ranked = sorted((e for e in done.values() if e.get("validation")),
+    # Only selection candidates compete: lines with a `role` (other seeds, ablation cells) have other
+    # validation subjects or other models, so their validation scores do not compare.
+    ranked = sorted((e for e in done.values() if e.get("validation") and not e.get("role")),
                     key=lambda e: -e["validation"].get("cnn", {}).get("uf1", -1))
     if ranked:
         print(f"chosen on validation UF1: {ranked[0]['name']} {ranked[0]['overrides']}")

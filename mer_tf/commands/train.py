@@ -18,7 +18,7 @@ _FIELDS = {
     "size": "size", "seed": "seed", "val_subjects": "val_subjects", "steps_per_epoch": "steps_per_epoch",
     "cache_dir": "cache_dir", "landmarks": "landmarks", "detector": "detector", "landmarker": "landmarker",
     "flow_method": "flow_method", "classes": "classes", "max_samples_per_subject": "max_samples_per_subject",
-    "ecrl": "ecrl", "augment": "augment", "patience": "patience", "threads": "threads", "group_by": "loso_group_by",
+    "ecrl": "ecrl", "augment": "augment", "patience": "patience", "lr_schedule": "lr_schedule", "threads": "threads", "group_by": "loso_group_by",
     "test_subjects": "test_subjects",
 }  # fmt: skip
 
@@ -40,7 +40,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--patience", type=int, help="early-stopping patience (validation loss)")
+    parser.add_argument("--patience", type=int,
+                        help="early-stopping patience (validation loss); 0: no early stopping, keep the last epoch")
+    parser.add_argument("--lr-schedule", choices=["constant", "cosine"],
+                        help="learning rate per epoch: constant, or cosine decay towards 0 over --epochs")
     parser.add_argument("--size", type=int, help="input side in pixels")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--val-subjects", type=int, help="validation subjects drawn from the training subjects")

@@ -11,6 +11,7 @@ from mer_tf.data.input_spec import INPUT_MODES
 MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn")
 DATASETS = ("casme2", "samm", "smic", "composite", "megc2019", "synthetic", "auto")
 CLASS_SCHEMES = ("auto", "seven", "megc3")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,11 @@ class TrainConfig:
         epochs: the most epochs; early stopping usually ends sooner.
         batch_size: small: micro-expression sets have a few hundred samples.
         learning_rate: Adam.
-        patience: early-stopping patience in epochs, on validation loss.
+        patience: early-stopping patience in epochs, on validation loss;
+            0 = no early stopping: all `epochs` run and the last weights are
+            kept (the validation subjects are then only scored).
+        lr_schedule: "constant" or "cosine" (per-epoch cosine decay from
+            `learning_rate` towards 0 over `epochs`).
         val_subjects: subjects held out of the training folds for early
             stopping and checkpoint choice (never the test subject).
         class_weights: inverse-frequency weights (the sets are imbalanced).
@@ -84,6 +89,7 @@ class TrainConfig:
     batch_size: int = 16
     learning_rate: float = 1e-3
     patience: int = 8
+    lr_schedule: str = "constant"
     val_subjects: int = 2
     class_weights: bool = True
     augment: bool = True
@@ -114,6 +120,7 @@ class TrainConfig:
             ("classes", self.classes, CLASS_SCHEMES),
             ("input", self.input, INPUT_MODES),
             ("loso_group_by", self.loso_group_by, ("subject", "group")),
+            ("lr_schedule", self.lr_schedule, LR_SCHEDULES),
         ]
         for name, value, allowed in checks:
             if value not in allowed:
@@ -123,6 +130,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+        if int(self.patience) < 0:
+            raise ValueError(f"`patience` must be >= 0 (0: no early stopping). Received: patience={self.patience}")
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 

@@ -82,6 +82,25 @@ def reusable_model(config: TrainConfig, input_shape: tuple, steps_per_execution:
     return model
 
 
+def _lr_schedule(config: TrainConfig) -> list:
+    """The learning-rate callback of `config.lr_schedule` ([] for a constant rate).
+
+    "cosine": epoch e of E runs at lr * (1 + cos(pi * e / E)) / 2, so the last
+    epochs take small steps and the kept (last) weights settle instead of
+    landing wherever the final full-size step left them. Set per epoch, not
+    per step: the rate depends on the epoch count alone, so every fold of a
+    LOSO (whatever its sample count) runs the same schedule on one reused model.
+    """
+    if config.lr_schedule == "constant":
+        return []
+    import math
+
+    import keras
+
+    base, total = float(config.learning_rate), int(config.epochs)
+    return [keras.callbacks.LearningRateScheduler(lambda e: base * 0.5 * (1.0 + math.cos(math.pi * e / total)))]
+
+
 def _state_variables(model) -> list:
     """Every variable a fit changes: weights, seed states and the optimizer's variables."""
     return list(model.variables) + list(model.optimizer.variables)
@@ -162,17 +181,22 @@ def fit_model(
     monitor = "val_loss" if val_ds is not None else "loss"
     best = work_dir / "best.weights.h5"
     epochs_log = work_dir / "epochs.json"
+    stop = config.patience > 0  # 0: a fixed schedule, every epoch run and the last one kept
+    schedule = _lr_schedule(config)
     if light:
-        cbs = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True),
-               *(callbacks or [])]
+        cbs = [*([keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True)]
+                 if stop else []),
+               *schedule, *(callbacks or [])]
     else:
         if not (work_dir / "backup").exists():
             epochs_log.unlink(missing_ok=True)  # nothing to resume: a fresh run, a fresh log
         cbs = [
             _epoch_logger(epochs_log, _read_epochs(epochs_log)),  # before the backup: every epoch it holds is logged
             keras.callbacks.BackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True),
-            keras.callbacks.ModelCheckpoint(str(best), monitor=monitor, save_best_only=True, save_weights_only=True),
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience),
+            *([keras.callbacks.ModelCheckpoint(str(best), monitor=monitor, save_best_only=True,
+                                               save_weights_only=True),
+               keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience)] if stop else []),
+            *schedule,
             *_tensorboard(work_dir / "tensorboard"),
             *(callbacks or []),
         ]
@@ -186,7 +210,7 @@ def fit_model(
         shuffle=False,  # tf.data already shuffles
         verbose=verbose,
     )
-    if not light and best.exists():  # the epoch with the best validation loss, not the last one
+    if not light and stop and best.exists():  # the epoch with the best validation loss, not the last one
         model.load_weights(str(best))
     # Every epoch, those before a resume included (a light fold never resumes: Keras's history is all).
     epochs = dict(enumerate(dict(zip(history.history, v)) for v in zip(*history.history.values()))) if light \
