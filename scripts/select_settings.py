@@ -53,7 +53,8 @@ def main(argv=None) -> int:
         for line in log_path.read_text().splitlines():
             if line.strip():
                 entry = json.loads(line)
-                done[_key(entry["overrides"])] = entry
+                if "overrides" in entry and not entry.get("role"):  # seeds and ablation cells are not candidates
+                    done[_key(entry["overrides"])] = entry
     base = {"data": args.data} if args.data else {}
     for cand in candidates:
         if args.only and cand["name"] not in args.only:
