@@ -147,3 +147,43 @@ def test_a_different_run_does_not_resume_a_stale_backup(tiny, tmp_path):
     # Another config in the same folder: trains from scratch, every epoch.
     result = train(_config(cache, epochs=2, input="flow"), out, samples=samples, progress=False)
     assert result.history["epochs_run"] == 2
+
+
+class _LastWeights(keras.callbacks.Callback):
+    """Keeps the weights and learning rate each epoch ended with."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights, self.rates = None, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights = [w.copy() for w in self.model.get_weights()]
+        self.rates.append(float(self.model.optimizer.learning_rate.numpy()))
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_patience_zero_runs_every_epoch_and_keeps_the_last_on_a_cosine_schedule(tiny, tmp_path, light):
+    """No early stop, no best-epoch restore: the returned weights are the last epoch's, lr decays by cosine."""
+    import math
+
+    from mer_tf.training.fit import fit_model
+    from mer_tf.training.samples import split_validation
+
+    samples, cache = tiny
+    config = _config(cache, epochs=4, patience=0, lr_schedule="cosine", learning_rate=0.01)
+    train_s, val_s = split_validation(samples, config.val_subjects, config.seed, config.loso_group_by)
+    last = _LastWeights()
+    model, history = fit_model(config, train_s, val_s, FeatureStore(config.input_spec(), cache), tmp_path / "w",
+                               callbacks=[last], light=light)  # fmt: skip
+    assert history["epochs_run"] == 4
+    for kept, ended in zip(model.get_weights(), last.weights):
+        np.testing.assert_array_equal(kept, ended)
+    expected = [0.01 * 0.5 * (1 + math.cos(math.pi * e / 4)) for e in range(4)]
+    np.testing.assert_allclose(last.rates, expected, rtol=1e-5)
+
+
+def test_a_negative_patience_or_unknown_schedule_is_named():
+    with pytest.raises(ValueError, match="patience=-1"):
+        TrainConfig(patience=-1)
+    with pytest.raises(ValueError, match="'step'"):
+        TrainConfig(lr_schedule="step")
