@@ -244,23 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     from edge.sources import SourceError
 
     _terminate_cleanly()
-    try:
-        return COMMANDS[args.command](args)
-    except (FileNotFoundError, PermissionError, ValueError, SourceError) as err:
-        # Bad input before the first frame: one clear line, no traceback.
-        if args.verbose:
-            raise
-        print(f"mer-edge {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # a write that failed after the checks (disk full, file system gone read-only)
-        if args.verbose:
-            raise
-        where = f": {err.filename}" if err.filename else ""
-        print(f"mer-edge {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"mer-edge {args.command}: interrupted", file=sys.stderr)
-        return 130
+    from mer_tf.cli_errors import run_reporting
+
+    # Bad input before the first frame: one clear line, no traceback.
+    return run_reporting(lambda: COMMANDS[args.command](args), f"mer-edge {args.command}", args.verbose,
+                         (FileNotFoundError, PermissionError, ValueError, SourceError))
 
 
 def _terminate_cleanly() -> None:

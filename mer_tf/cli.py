@@ -76,23 +76,9 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_libraries(args.verbose)  # before TensorFlow or OpenCV loads; -v lets their lines through
     mod = importlib.import_module(f"mer_tf.commands.{args._module}")
-    try:
-        return int(mod.run(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        # Library errors name the bad value and the fix: show them, not a traceback.
-        if args.verbose:
-            raise
-        print(f"mer: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # a write that failed after the checks (disk full, file system gone read-only)
-        if args.verbose:
-            raise
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"mer: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 2
+    from mer_tf.cli_errors import run_reporting
+
+    return run_reporting(lambda: mod.run(args), "mer", args.verbose, (ValueError, FileNotFoundError, RuntimeError))
 
 
 if __name__ == "__main__":
