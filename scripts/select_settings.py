@@ -1,10 +1,17 @@
 """Choose training settings on validation subjects only, and log every configuration tried.
 
 Each candidate (a set of TrainConfig overrides on a base config) runs one
-full LOSO. Every fold's validation subjects (drawn from its training
-subjects) are predicted too; pooled over the folds they give the candidate's
-validation UF1, which is the only number the choice looks at. The test-fold
-scores are logged beside it, for the record, and never used to choose.
+full LOSO. Subjects drawn from each fold's training subjects and never fitted
+on are predicted too; pooled over the folds they give the candidate's
+selection UF1, which is the only number the choice looks at. They are the
+validation subjects of a fixed-schedule candidate (patience 0), and the
+score subjects (`score_subjects`) of an early-stopped one: early stopping
+keeps the epoch its validation subjects liked best, so their score flatters
+it. Score subjects come first in the seeded draw, so an early-stopped
+candidate with `score_subjects: 2` is scored on the same subjects a
+fixed-schedule candidate with `val_subjects: 2` (same seed) is validated on.
+The test-fold scores are logged beside it, for the record, and never used
+to choose.
 
 Every candidate, winners and losers alike, is appended to a JSON-lines log
 (one line per run: settings, validation and test scores, minutes), so a
@@ -71,6 +78,9 @@ def main(argv=None) -> int:
             "overrides": overrides,
             "config": config.to_dict(),
             "validation": {k: {"uf1": v["all"]["uf1"], "uar": v["all"]["uar"]} for k, v in result.validation.items()},
+            "selection": {"subjects": result.selection["subjects"],
+                          **{k: {"uf1": v["all"]["uf1"], "uar": v["all"]["uar"]}
+                             for k, v in result.selection["scores"].items()}} if result.selection else {},
             "test": {k: {"uf1": v["all"]["uf1"], "uar": v["all"]["uar"]} for k, v in result.scores.items()},
             "minutes": round((time.time() - t0) / 60, 2),
             "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -83,11 +93,35 @@ def main(argv=None) -> int:
               f" | test UF1 {t.get('uf1', float('nan')):.3f} | {entry['minutes']} min")
     # Only selection candidates compete: lines with a `role` (other seeds, ablation cells) have other
     # validation subjects or other models, so their validation scores do not compare.
-    ranked = sorted((e for e in done.values() if e.get("validation") and not e.get("role")),
-                    key=lambda e: -e["validation"].get("cnn", {}).get("uf1", -1))
-    if ranked:
-        print(f"chosen on validation UF1: {ranked[0]['name']} {ranked[0]['overrides']}")
+    candidates = [e for e in done.values() if e.get("validation") and not e.get("role")]
+    unbiased = sorted((e for e in candidates if selection_of(e)), key=lambda e: -selection_of(e)["cnn"]["uf1"])
+    if unbiased:
+        best = unbiased[0]
+        print(f"chosen on UF1 of subjects never fitted on ({best_subjects(best)}): {best['name']} {best['overrides']}")
+        for e in unbiased:
+            print(f"  {e['name']}: {selection_of(e)['cnn']['uf1']:.3f}")
+    biased = sorted((e for e in candidates if not selection_of(e)), key=lambda e: -e["validation"]["cnn"]["uf1"])
+    if biased:
+        print(f"best early-stopped candidate on its own (early-stopping) validation UF1: {biased[0]['name']}")
     return 0
+
+
+def selection_of(entry: dict) -> dict:
+    """A log line's scores on subjects its fit never saw ({} for none).
+
+    Lines written before the `selection` field: an early-stopped run has
+    none; a fixed-schedule run (patience 0) never fitted on its validation
+    subjects, so those are its selection subjects.
+    """
+    if "selection" in entry:
+        return entry["selection"]
+    if entry.get("config", {}).get("patience") == 0:
+        return {"subjects": "validation (not used to fit: patience 0)", **entry["validation"]}
+    return {}
+
+
+def best_subjects(entry: dict) -> str:
+    return selection_of(entry).get("subjects", "")
 
 
 if __name__ == "__main__":

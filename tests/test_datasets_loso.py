@@ -77,3 +77,20 @@ def test_onset_neutrals_stay_with_their_subject():
     for fold in loso_splits(samples + neutrals, n_val_subjects=1):
         assert {s.subject for s in fold.test} == {fold.test_subject}
     assert onset_neutrals(neutrals) == []
+
+
+def test_score_subjects_are_the_validation_subjects_of_a_run_without_them():
+    """The first picks of one seeded draw: an early-stopped run scores on a fixed-schedule run's validation."""
+    samples = _samples(n_subjects=12)
+    plain = list(loso_splits(samples, n_val_subjects=2, seed=3))
+    scored = list(loso_splits(samples, n_val_subjects=2, seed=3, n_score_subjects=2))
+    for a, b in zip(plain, scored):
+        assert b.score_subjects == a.val_subjects and len(b.val_subjects) == 2
+        held = set(b.score_subjects) | set(b.val_subjects)
+        assert len(held) == 4 and b.test_subject not in held
+        assert not held & {s.subject for s in b.train}
+        assert {s.subject for s in b.score} == set(b.score_subjects)
+        assert len(b.train) + len(b.val) + len(b.score) + len(b.test) == len(samples)
+    assert any(a.val_subjects != b.val_subjects for a, b in zip(plain, scored))
+    with pytest.raises(ValueError, match="n_score_subjects"):
+        list(loso_splits(samples, n_score_subjects=-1))

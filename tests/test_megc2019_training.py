@@ -46,6 +46,25 @@ def test_loso_scores_validation_subjects_and_fusion_policies(release, tmp_path):
     assert saved["validation_scores"]["cnn"]["all"]["n"] == len(val_rows)
 
 
+def test_selection_scores_come_from_subjects_the_fit_never_saw(release, tmp_path):
+    """Score subjects give the selection score of an early-stopped run; patience 0 uses its validation subjects."""
+    stopped = run_loso(_config(release, tmp_path, score_subjects=1, patience=2), tmp_path / "stopped", use_ray=False,
+                       max_folds=2, progress=False)  # fmt: skip
+    assert stopped.selection["subjects"] == "score"
+    for fold in stopped.folds:
+        assert len(fold["score_subjects"]) == 1 and not set(fold["score_subjects"]) & set(fold["val_subjects"])
+    fixed = run_loso(_config(release, tmp_path, patience=0), tmp_path / "fixed", use_ray=False, max_folds=2,
+                     progress=False)  # fmt: skip
+    assert fixed.selection["subjects"].startswith("validation")
+    # the score subject of the first run is the validation subject of the second (same seed, same draw)
+    assert [f["score_subjects"] for f in stopped.folds] == [f["val_subjects"] for f in fixed.folds]
+    assert stopped.selection["scores"]["cnn"]["all"]["n"] == fixed.validation["cnn"]["all"]["n"]
+    early = run_loso(_config(release, tmp_path), tmp_path / "early", use_ray=False, max_folds=1, progress=False)
+    assert early.selection == {}  # early stopping looked at its validation subjects: no unbiased score
+    saved = json.loads(stopped.paths["scores.json"].read_text())
+    assert saved["selection"]["subjects"] == "score"
+
+
 def test_ablation_with_seeds_is_paired(release, tmp_path):
     config = _config(release, tmp_path, ecrl=True)
     result = run_ablation(config, tmp_path / "ablation", cells=["eccnn_pool3", "eccnn_no_local_region"],

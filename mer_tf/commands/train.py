@@ -15,7 +15,8 @@ from mer_tf.training.config import DATASETS
 _FIELDS = {
     "data": "data", "dataset": "dataset", "model": "model", "pooling": "pooling", "local_region": "local_region",
     "input": "input", "epochs": "epochs", "batch_size": "batch_size", "learning_rate": "learning_rate",
-    "size": "size", "seed": "seed", "val_subjects": "val_subjects", "steps_per_epoch": "steps_per_epoch",
+    "size": "size", "seed": "seed", "val_subjects": "val_subjects",
+    "score_subjects": "score_subjects", "steps_per_epoch": "steps_per_epoch",
     "cache_dir": "cache_dir", "landmarks": "landmarks", "detector": "detector", "landmarker": "landmarker",
     "flow_method": "flow_method", "classes": "classes", "max_samples_per_subject": "max_samples_per_subject",
     "ecrl": "ecrl", "augment": "augment", "patience": "patience", "lr_schedule": "lr_schedule", "threads": "threads", "group_by": "loso_group_by",
@@ -47,6 +48,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
     parser.add_argument("--size", type=int, help="input side in pixels")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--val-subjects", type=int, help="validation subjects drawn from the training subjects")
+    parser.add_argument("--score-subjects", type=int,
+                        help="LOSO: further subjects per fold never fitted on, not even for early stopping; they "
+                             "score the settings (scores.json 'selection')")
     parser.add_argument("--steps-per-epoch", type=int, help="cap steps per epoch (tiny runs)")
     parser.add_argument("--max-samples-per-subject", type=int, help="cap samples per subject (tiny runs)")
     parser.add_argument("--classes", choices=["auto", "seven", "megc3"])

@@ -49,6 +49,10 @@ class TrainConfig:
             `learning_rate` towards 0 over `epochs`).
         val_subjects: subjects held out of the training folds for early
             stopping and checkpoint choice (never the test subject).
+        score_subjects: LOSO only: further subjects held out of each fold's
+            training subjects and never used to fit (not for early stopping
+            either); pooled over the folds they score a configuration for
+            settings selection (`selection` in scores.json). 0: none.
         class_weights: inverse-frequency weights (the sets are imbalanced).
         augment: flips, small shifts and rotations, brightness/contrast.
         aug_shift: largest shift, fraction of the side (0.02: about 1 px at 64).
@@ -91,6 +95,7 @@ class TrainConfig:
     patience: int = 8
     lr_schedule: str = "constant"
     val_subjects: int = 2
+    score_subjects: int = 0
     class_weights: bool = True
     augment: bool = True
     aug_shift: float = 0.02
@@ -132,6 +137,8 @@ class TrainConfig:
                 raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
         if int(self.patience) < 0:
             raise ValueError(f"`patience` must be >= 0 (0: no early stopping). Received: patience={self.patience}")
+        if int(self.score_subjects) < 0:
+            raise ValueError(f"`score_subjects` must be >= 0. Received: score_subjects={self.score_subjects}")
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 

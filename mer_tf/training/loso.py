@@ -32,6 +32,8 @@ class LosoResult:
             pooled (choose settings on these, never on `scores`).
         policies: {"test"|"validation": {policy: {"table", "scores"}}}: the
             fused label under each fusion policy.
+        selection: {"subjects", "scores"} from subjects the fit never saw
+            (`selection_scores`); {} when there are none.
     """
 
     out_dir: Path
@@ -41,6 +43,7 @@ class LosoResult:
     folds: list = field(default_factory=list)
     validation: dict = field(default_factory=dict)
     policies: dict = field(default_factory=dict)
+    selection: dict = field(default_factory=dict)
 
 
 def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
@@ -76,13 +79,18 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     if val:
         val_rows, _ = predict_rows(model, val, [store.load(s) for s in val], cfg.class_names, cfg.class_scheme, ecrl,
                                    policy)
-    for r in rows + val_rows:
+    score_rows_ = []
+    if fold.get("score"):  # never fitted on, not even for early stopping: an unbiased selection score
+        score_rows_, _ = predict_rows(model, fold["score"], [store.load(s) for s in fold["score"]], cfg.class_names,
+                                      cfg.class_scheme, ecrl, policy)
+    for r in rows + val_rows + score_rows_:
         r["fold"] = fold["name"]
     shutil.rmtree(work_dir, ignore_errors=True)  # backups/checkpoints of a finished fold
     return {
         "name": fold["name"],
         "rows": rows,
         "val_rows": val_rows,
+        "score_rows": score_rows_,
         "timing": timing,
         "epochs_run": history["epochs_run"],
         "fit_seconds": round(fit_s, 2),
@@ -90,6 +98,7 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
         "n_val": len(val),
         "n_test": len(test),
         "val_subjects": sorted({s.subject for s in val}),
+        "score_subjects": sorted({s.subject for s in fold.get("score", [])}),
     }
 
 
@@ -113,8 +122,10 @@ def make_folds(config: TrainConfig, samples: Sequence, max_folds: int | None = N
     from mer_tf.datasets import loso_splits
 
     folds = []
-    for f in loso_splits(samples, n_val_subjects=config.val_subjects, seed=config.seed, group_by=config.loso_group_by):
-        folds.append({"name": f.test_subject, "train": list(f.train), "val": list(f.val), "test": list(f.test)})
+    for f in loso_splits(samples, n_val_subjects=config.val_subjects, seed=config.seed, group_by=config.loso_group_by,
+                         n_score_subjects=config.score_subjects):
+        folds.append({"name": f.test_subject, "train": list(f.train), "val": list(f.val), "test": list(f.test),
+                      "score": list(f.score)})
     if max_folds:
         folds = folds[: int(max_folds)]
     return folds
@@ -128,6 +139,23 @@ def prepare_outputs(out_dir: Path, kind: str, work_root: Path, inputs: dict, ove
                   overwrite=overwrite)
     work_root.mkdir(parents=True, exist_ok=True)
     write_marker(work_root, "work")
+
+
+def selection_scores(config: TrainConfig, validation: dict, score: dict) -> dict:
+    """The pooled scores settings are chosen by, and which subjects gave them.
+
+    Subjects that early stopping looked at score the run too well (the epoch
+    kept is the one they liked best), so the selection score comes from
+    subjects the fit never saw: the score subjects when there are any, else
+    the validation subjects when nothing was fitted on them (patience 0).
+    An early-stopped run without score subjects has none: its validation
+    scores only compare with other early-stopped runs.
+    """
+    if score:
+        return {"subjects": "score", "scores": score}
+    if validation and config.patience == 0:
+        return {"subjects": "validation (not used to fit: patience 0)", "scores": validation}
+    return {}
 
 
 def merge_timing(timings: Sequence[dict]) -> dict:
@@ -178,10 +206,13 @@ def run_loso(
     rows = [r for res in results for r in res["rows"]]
     timing = merge_timing([res["timing"] for res in results])
     val_rows = [r for res in results for r in res.get("val_rows", [])]
-    summaries = [{k: v for k, v in res.items() if k not in ("rows", "val_rows", "timing")} for res in results]
+    score_rows_ = [r for res in results for r in res.get("score_rows", [])]
+    summaries = [{k: v for k, v in res.items() if k not in ("rows", "val_rows", "score_rows", "timing")}
+                 for res in results]
     scores = score_rows(rows, config.class_names)
     # the validation subjects of every fold, pooled: for choosing settings, never the test folds
     validation = score_rows(val_rows, config.class_names) if val_rows else {}
+    selection = selection_scores(config, validation, score_rows(score_rows_, config.class_names) if score_rows_ else {})
     policies = {}
     if config.ecrl:
         names = ("paper", "check") if config.class_scheme == "megc3" else ("paper", "check_all")
@@ -196,10 +227,11 @@ def run_loso(
         "protocol": f"leave-one-{config.loso_group_by}-out; early stopping on validation subjects of the training folds",
         "folds": summaries,
         "validation_scores": validation,
+        "selection": selection,
         "fusion_policies": policies,
     }
     paths = write_evaluation(out_dir, rows, scores, timing, config.class_names, meta,
                              title=f"LOSO {config.model} ({config.input})", val_rows=val_rows,
                              kind="loso", overwrite=overwrite, inputs=inputs)
     shutil.rmtree(work_root, ignore_errors=True)
-    return LosoResult(out_dir, paths, scores, timing, summaries, validation, policies)
+    return LosoResult(out_dir, paths, scores, timing, summaries, validation, policies, selection)
