@@ -73,6 +73,10 @@ if LEGACY:
             return tf.einsum(subscripts, *operands)
 
         @staticmethod
+        def pad(x, pad_width, mode="constant", constant_values=None):
+            return tf.pad(x, pad_width, mode=mode.upper(), constant_values=constant_values or 0)
+
+        @staticmethod
         def maximum(x1, x2):
             return tf.maximum(x1, x2)
 

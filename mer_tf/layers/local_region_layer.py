@@ -22,6 +22,19 @@ def region_bounds(size: int, parts: int) -> list[tuple[int, int]]:
     return bounds
 
 
+def _windows(x, kh: int, kw: int, padding: str):
+    """(N, H, W, C) -> (N, H', W', kh*kw*C): every kh x kw window, (row, col, channel) order.
+
+    `padding` as in a convolution: "valid" or "same" (zeros, (k - 1) // 2 before).
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # here, not at import: mer_tf imports without TensorFlow
+
+        return tf.image.extract_patches(x, [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1], padding.upper())
+    # Keras 3 on another backend: the same values (a convolution with an identity kernel)
+    return ops.image.extract_patches(x, (kh, kw), strides=1, padding=padding)
+
+
 def _pair(value, what: str) -> tuple[int, int]:
     if isinstance(value, int):
         value = (value, value)
@@ -44,6 +57,13 @@ class LocalRegionLayer(keras.layers.Layer):
     every pixel once (16 -> 6, 5, 5). Only slices, convolutions, a
     concatenation and an add: it converts to TFLite builtin ops (one
     CONV_2D per region, with constant weights).
+
+    In training (`training=True`) with equal regions (sides divisible by the
+    grid), the same function is computed vectorized: all regions at once as
+    one batched matrix product over the kernel windows (im2col), instead of
+    one small convolution per region (64 forward and 64 backward convolutions
+    per step for an 8x8 grid). Inference and export keep the per-region
+    convolutions above, so the TFLite graph is unchanged.
 
     Args:
         grid: int or (rows, cols). Number of regions along height and width.
@@ -165,8 +185,8 @@ class LocalRegionLayer(keras.layers.Layer):
         """What the region convolutions see; subclasses transform it (see DRMLRegionLayer)."""
         return inputs
 
-    def call(self, inputs, training=None):
-        branch = self._branch_input(inputs, training)
+    def _f_per_region(self, branch):
+        """f of the whole map, one convolution per region (the exported graph)."""
         cells = [(rows, cols) for rows in self.row_bounds for cols in self.col_bounds]  # row-major, as the kernels
         outs = [
             self._region_f(k, branch[:, h0:h1, w0:w1, :])  # (B, h_i, w_j, C)
@@ -175,7 +195,61 @@ class LocalRegionLayer(keras.layers.Layer):
         cols = len(self.col_bounds)
         rows = [outs[r * cols : (r + 1) * cols] for r in range(len(self.row_bounds))]
         rows = [row[0] if len(row) == 1 else ops.concatenate(row, axis=2) for row in rows]
-        f = rows[0] if len(rows) == 1 else ops.concatenate(rows, axis=1)  # (B, H, W, C)
+        return rows[0] if len(rows) == 1 else ops.concatenate(rows, axis=1)  # (B, H, W, C)
+
+    def _f_vectorized(self, branch):
+        """f of the whole map for equal regions: the same values as `_f_per_region`, all regions at once.
+
+        Regions are moved into the batch axis, each zero-padded as 'same'
+        pads it (border pixels see zeros, not the neighbour region), the
+        kernel windows are laid side by side (im2col), and one batched matmul
+        with the (regions, taps*C, C) kernels does every region's convolution.
+        TensorFlow's patch extraction measured 1.5x faster (forward and
+        backward) than a one-hot depthwise convolution and 4x faster than
+        slicing the windows out one by one.
+        """
+        (gh, gw), (kh, kw) = self.grid, self.kernel_size
+        rh, rw = self.row_bounds[0][1], self.col_bounds[0][1]  # equal regions: the first one's size
+        channels = int(branch.shape[-1])
+        x = ops.reshape(branch, (-1, gh, rh, gw, rw, channels))
+        x = ops.transpose(x, (1, 3, 0, 2, 4, 5))
+        x = ops.reshape(x, (-1, rh, rw, channels))  # (R*B, rh, rw, C), region-major
+        # TF 'same' pads (k - 1) // 2 before, the rest after. A tap that reads only padding
+        # for every pixel of a region (regions smaller than the kernel: ECCNN's 1x1 regions
+        # at 28 px) adds zeros: it is left out of the product and of the padding.
+        top, left = (kh - 1) // 2, (kw - 1) // 2
+        taps_h = range(max(0, top - rh + 1), min(kh, top + rh))
+        taps_w = range(max(0, left - rw + 1), min(kw, left + rw))
+        nh, nw = len(taps_h), len(taps_w)
+        taps = nh * nw
+        if (nh, nw) == (kh, kw):  # every tap: the windows' own 'same' padding (an explicit pad cost 15 %)
+            x = _windows(x, kh, kw, "same")  # (R*B, rh, rw, taps*C): tap-major, channels inner
+        elif taps > 1:
+            pad = [[0, 0], [top - taps_h[0], taps_h[-1] - top], [left - taps_w[0], taps_w[-1] - left], [0, 0]]
+            x = _windows(ops.pad(x, pad), nh, nw, "valid")
+        x = ops.reshape(x, (gh * gw, -1, taps * channels))  # (R, B*rh*rw, taps*C)
+        kernel = self.kernel[:, taps_h[0] : taps_h[-1] + 1, taps_w[0] : taps_w[-1] + 1]  # (R, nh, nw, C, C)
+        kernel = ops.reshape(kernel, (gh * gw, taps * channels, channels))  # the same (tap, channel) order
+        out = ops.matmul(x, kernel)  # (R, B*rh*rw, C)
+        if self.use_bias:
+            out = ops.add(out, ops.reshape(self.bias, (gh * gw, 1, channels)))
+        if self.activation is not None:
+            out = self.activation(out)
+        out = ops.reshape(out, (gh, gw, -1, rh, rw, channels))
+        out = ops.transpose(out, (2, 0, 3, 1, 4, 5))
+        return ops.reshape(out, (-1, gh * rh, gw * rw, channels))  # (B, H, W, C)
+
+    # Private switch (benchmarks, tests): False keeps training on the per-region convolutions.
+    _vectorized_training = True
+
+    def _vectorize(self, training) -> bool:
+        """The vectorized path: training (a Python flag, not a symbolic one) on equal regions."""
+        equal = len({h1 - h0 for h0, h1 in self.row_bounds}) == 1 and len({w1 - w0 for w0, w1 in self.col_bounds}) == 1
+        return self._vectorized_training and equal and isinstance(training, (bool, int)) and bool(training)
+
+    def call(self, inputs, training=None):
+        branch = self._branch_input(inputs, training)
+        f = self._f_vectorized(branch) if self._vectorize(training) else self._f_per_region(branch)
         return ops.add(inputs, f)
 
     def compute_output_shape(self, input_shape):
