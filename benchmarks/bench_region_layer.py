@@ -1,7 +1,7 @@
 """Training speed of the region layers: per-region convolutions vs the vectorized path, in one run.
 
   .venv/bin/python benchmarks/bench_region_layer.py [--models eccnn drml] [--size 28] [--epochs 6] [--repeats 3]
-  .venv/bin/python benchmarks/bench_region_layer.py --fold --data /path/to/megc2019   # + one DRML LOSO fold
+  .venv/bin/python benchmarks/bench_region_layer.py --models --fold --data /path/to/megc2019  # one DRML LOSO fold
 
 Builds each model as training does (`mer_tf.training.fit.build`: Adam, NLL
 loss, configs/megc2019.yaml's settings: 3 classes, 3-channel flow images,
@@ -9,10 +9,11 @@ batch 32, ECCNN with 3 pooling layers and the region layer on) on random
 data of the MEGC 2019 composite's training-fold size (399 samples), once
 with the layer's per-region convolutions in training (the path before the
 vectorized one; inference and export always use it) and once vectorized,
-alternating; ECCNN also without the region layer (the layer's own cost). Prints the median wall and CPU seconds per epoch (the
-first, tracing, epoch left out) of `repeats` fits and their ratios, with
-the load average: the machine is shared (CPU time is what an epoch costs
-when others are busy), and TensorFlow runs on 1 thread as in `mer loso`.
+alternating; ECCNN also without the region layer (the layer's own cost).
+Prints the median wall and CPU seconds per epoch (the first, tracing,
+epoch left out) of `repeats` fits and their ratios, with the load average:
+the machine is shared (CPU time is what an epoch costs when others are
+busy), and TensorFlow runs on 1 thread as in `mer loso`.
 
 `--fold` also times one whole LOSO fold of DRML with `fit_model` as `mer
 loso` runs it (a fresh model each time, so tracing is included), on the
@@ -67,8 +68,8 @@ def epoch_seconds(config, size: int, samples: int, epochs: int, vectorized: bool
     return statistics.median(walls[1:]), statistics.median(cpus[1:])
 
 
-def fold_seconds(config, tmp: Path, vectorized: bool) -> tuple[float, int]:
-    """Seconds and epochs of LOSO fold 0 of `config`, trained as `mer loso` trains it."""
+def fold_seconds(config, tmp: Path, vectorized: bool) -> tuple[float, float, int]:
+    """Wall and CPU seconds and epochs of LOSO fold 0 of `config`, trained as `mer loso` trains it."""
     from mer_tf.data.feature_store import FeatureStore
     from mer_tf.layers import LocalRegionLayer
     from mer_tf.training import fit as fit_module
@@ -84,18 +85,19 @@ def fold_seconds(config, tmp: Path, vectorized: bool) -> tuple[float, int]:
     LocalRegionLayer._vectorized_training = vectorized
     try:
         configure_tensorflow(1, config.seed)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         _, hist = fit_model(config, fold["train"], fold["val"], store, tmp / f"work-{vectorized}-{time.time_ns()}",
                             light=True)
     finally:
         LocalRegionLayer._vectorized_training = True
         fit_module._REUSABLE.clear()
-    return time.perf_counter() - t0, hist["epochs_run"]
+    return time.perf_counter() - t0, time.process_time() - c0, hist["epochs_run"]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["eccnn", "drml"], choices=("eccnn", "drml"))
+    parser.add_argument("--models", nargs="*", default=["eccnn", "drml"], choices=("eccnn", "drml"),
+                        help="models whose epochs are timed (none: only --fold)")
     parser.add_argument("--size", type=int, default=28, help="input side in pixels")
     parser.add_argument("--samples", type=int, default=399, help="training samples per epoch")
     parser.add_argument("--epochs", type=int, default=6, help="epochs per fit (the first one is not timed)")
@@ -106,15 +108,17 @@ def main(argv=None) -> int:
     parser.add_argument("--data", help="with --fold: the MEGC 2019 release (default: a generated synthetic set)")
     args = parser.parse_args(argv)
     if args.epochs < 2 or args.repeats < 1:
-        parser.error(f"--epochs must be >= 2 and --repeats >= 1. Received: --epochs {args.epochs} --repeats {args.repeats}")
+        parser.error(f"--epochs must be >= 2 and --repeats >= 1. "
+                     f"Received: --epochs {args.epochs} --repeats {args.repeats}")
 
     from mer_tf.training import TrainConfig
     from mer_tf.training.fit import configure_tensorflow
 
     configure_tensorflow(1, 0)
     base = TrainConfig.from_file(Path(__file__).resolve().parents[1] / "configs" / "megc2019.yaml")
-    print(f"region layer training speed, {args.size}px, batch {base.batch_size}, {args.samples} random samples, "
-          f"1 thread, median of {args.repeats} fits x {args.epochs - 1} timed epochs")
+    if args.models:
+        print(f"region layer training speed, {args.size}px, batch {base.batch_size}, {args.samples} random samples, "
+              f"1 thread, median of {args.repeats} fits x {args.epochs - 1} timed epochs")
     for name in args.models:
         config = base.with_overrides(model=name)
         walls: dict[str, list[float]] = {p: [] for p in PATHS}
@@ -150,9 +154,10 @@ def main(argv=None) -> int:
                                            model="drml", data=str(data), cache_dir=str(tmp / "cache"))
             tag = " [synthetic data]"
         fold = {p: fold_seconds(config, tmp, p == "vectorized") for p in PATHS}
-        (old, old_epochs), (new, new_epochs) = fold["per-region"], fold["vectorized"]
-        print(f"  DRML LOSO fold 0{tag} ({config.size}px, {config.input}): per-region {old:.1f} s ({old_epochs} epochs), "
-              f"vectorized {new:.1f} s ({new_epochs} epochs), ratio {old / new:.2f}  "
+        (old, old_cpu, old_epochs), (new, new_cpu, new_epochs) = fold["per-region"], fold["vectorized"]
+        print(f"  DRML LOSO fold 0{tag} ({config.size}px, {config.input}): per-region {old:.1f} s wall "
+              f"({old_cpu:.1f} CPU, {old_epochs} epochs), vectorized {new:.1f} s wall ({new_cpu:.1f} CPU, "
+              f"{new_epochs} epochs); ratio {old / new:.2f} wall, {old_cpu / new_cpu:.2f} CPU  "
               f"(load average {os.getloadavg()[0]:.1f})")
     return 0
 

@@ -44,7 +44,8 @@ def _forbid(monkeypatch, method):
     ],
 )
 def test_training_path_equals_per_region_convolutions(monkeypatch, grid, kernel_size, hw, channels, activation):
-    layer = LocalRegionLayer(grid=grid, kernel_size=kernel_size, activation=activation, bias_initializer="glorot_uniform")
+    layer = LocalRegionLayer(grid=grid, kernel_size=kernel_size, activation=activation,
+                             bias_initializer="glorot_uniform")
     x = _x((2, *hw, channels))
     layer.build(x.shape)
     y_loop, g_loop = _forward_and_gradients(layer, x, training=False)
