@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     unbiased = sorted((e for e in candidates if selection_of(e)), key=lambda e: -selection_of(e)["cnn"]["uf1"])
     if unbiased:
         best = unbiased[0]
-        print(f"chosen on UF1 of subjects never fitted on ({best_subjects(best)}): {best['name']} {best['overrides']}")
+        print(f"chosen on UF1 of subjects never fitted on ({selection_of(best).get('subjects', '')}): {best['name']} {best['overrides']}")
         for e in unbiased:
             print(f"  {e['name']}: {selection_of(e)['cnn']['uf1']:.3f}")
     biased = sorted((e for e in candidates if not selection_of(e)), key=lambda e: -e["validation"]["cnn"]["uf1"])
@@ -115,13 +115,10 @@ def selection_of(entry: dict) -> dict:
     """
     if "selection" in entry:
         return entry["selection"]
-    if entry.get("config", {}).get("patience") == 0:
-        return {"subjects": "validation (not used to fit: patience 0)", **entry["validation"]}
-    return {}
+    from mer_tf.training.loso import selection_scores
 
-
-def best_subjects(entry: dict) -> str:
-    return selection_of(entry).get("subjects", "")
+    found = selection_scores(entry.get("config", {}).get("patience"), entry.get("validation", {}), {})
+    return {"subjects": found["subjects"], **found["scores"]} if found else {}
 
 
 if __name__ == "__main__":

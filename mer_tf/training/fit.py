@@ -134,7 +134,8 @@ def fit_model(
             execution. Same epochs, same selection rule, a fraction of the I/O.
 
     Returns:
-        (model with the best validation weights, history dict).
+        (model, history dict). The model holds the best validation weights
+        under early stopping, and the last epoch's weights with patience 0.
 
     After a resume, Keras restores the weights and the epoch counter but not
     the callbacks' memory: the best-so-far validation loss and the

@@ -141,7 +141,7 @@ def prepare_outputs(out_dir: Path, kind: str, work_root: Path, inputs: dict, ove
     write_marker(work_root, "work")
 
 
-def selection_scores(config: TrainConfig, validation: dict, score: dict) -> dict:
+def selection_scores(patience: int, validation: dict, score: dict) -> dict:
     """The pooled scores settings are chosen by, and which subjects gave them.
 
     Subjects that early stopping looked at score the run too well (the epoch
@@ -153,7 +153,7 @@ def selection_scores(config: TrainConfig, validation: dict, score: dict) -> dict
     """
     if score:
         return {"subjects": "score", "scores": score}
-    if validation and config.patience == 0:
+    if validation and patience == 0:
         return {"subjects": "validation (not used to fit: patience 0)", "scores": validation}
     return {}
 
@@ -212,7 +212,7 @@ def run_loso(
     scores = score_rows(rows, config.class_names)
     # the validation subjects of every fold, pooled: for choosing settings, never the test folds
     validation = score_rows(val_rows, config.class_names) if val_rows else {}
-    selection = selection_scores(config, validation, score_rows(score_rows_, config.class_names) if score_rows_ else {})
+    selection = selection_scores(config.patience, validation, score_rows(score_rows_, config.class_names) if score_rows_ else {})
     policies = {}
     if config.ecrl:
         names = ("paper", "check") if config.class_scheme == "megc3" else ("paper", "check_all")
