@@ -59,7 +59,7 @@ def test_selection_scores_come_from_subjects_the_fit_never_saw(release, tmp_path
     # the score subject of the first run is the validation subject of the second (same seed, same draw)
     assert [f["score_subjects"] for f in stopped.folds] == [f["val_subjects"] for f in fixed.folds]
     assert stopped.selection["scores"]["cnn"]["all"]["n"] == fixed.validation["cnn"]["all"]["n"]
-    early = run_loso(_config(release, tmp_path), tmp_path / "early", use_ray=False, max_folds=1, progress=False)
+    early = run_loso(_config(release, tmp_path, patience=2), tmp_path / "early", use_ray=False, max_folds=1, progress=False)
     assert early.selection == {}  # early stopping looked at its validation subjects: no unbiased score
     saved = json.loads(stopped.paths["scores.json"].read_text())
     assert saved["selection"]["subjects"] == "score"

@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=12, help="frames per synthetic clip")
     parser.add_argument("--holdout-subjects", type=int, default=3,
                         help="subjects kept out of the deployed model (export comparison, edge video)")
-    parser.add_argument("--epochs", type=int, default=40, help="most epochs of the deployed model")
-    parser.add_argument("--loso-epochs", type=int, default=25, help="most epochs per LOSO fold")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs of the deployed model")
+    parser.add_argument("--loso-epochs", type=int, default=25, help="epochs per LOSO fold")
     parser.add_argument("--max-folds", type=int, default=None, help="run only the first N LOSO folds")
     parser.add_argument("--input", choices=["flow", "apex"], default="flow",
                         help="network input: onset->apex optical flow, or the apex frame (the paper's)")

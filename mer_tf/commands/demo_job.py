@@ -34,8 +34,8 @@ class DemoOptions:
         subjects, clips_per_class, frames: the synthetic set's size.
         holdout_subjects: subjects kept out of the deployed model's training:
             the float-vs-quantized comparison and the edge video use them.
-        epochs: most epochs of the deployed model (early stopping usually ends sooner).
-        loso_epochs: most epochs per LOSO fold.
+        epochs: epochs of the deployed model (the config's rule: fixed cosine schedule by default).
+        loso_epochs: epochs per LOSO fold.
         max_folds: run only the first N LOSO folds (None: all; the report says so).
         use_ray: LOSO folds as Ray tasks (2 at a time); False runs them inline.
         size: network input side in pixels.
@@ -53,7 +53,7 @@ class DemoOptions:
     clips_per_class: int = 2
     frames: int = 12
     holdout_subjects: int = 3
-    epochs: int = 40
+    epochs: int = 30
     loso_epochs: int = 25
     max_folds: int | None = None
     use_ray: bool = True

@@ -39,14 +39,19 @@ class TrainConfig:
         flow_method: "dis" (fast default), "tvl1" or "farneback".
         landmarks: "detected" (honest; as on the device) or "ground_truth".
         detector, landmarker: face backends (dlib: the paper's).
-        epochs: the most epochs; early stopping usually ends sooner.
+        epochs: epochs to run (with early stopping, the most: it usually
+            ends sooner).
         batch_size: small: micro-expression sets have a few hundred samples.
         learning_rate: Adam.
         patience: early-stopping patience in epochs, on validation loss;
-            0 = no early stopping: all `epochs` run and the last weights are
-            kept (the validation subjects are then only scored).
-        lr_schedule: "constant" or "cosine" (per-epoch cosine decay from
-            `learning_rate` towards 0 over `epochs`).
+            0 (default) = no early stopping: all `epochs` run and the last
+            weights are kept (the validation subjects are then only scored).
+            The default follows the real data: on the MEGC 2019 composite
+            early stopping on 2 validation subjects scored .694 UF1 on
+            subjects no fit saw, a fixed 30-epoch cosine schedule .762
+            (results/megc2019/settings_log.jsonl).
+        lr_schedule: "cosine" (default; per-epoch cosine decay from
+            `learning_rate` towards 0 over `epochs`) or "constant".
         val_subjects: subjects held out of the training folds for early
             stopping and checkpoint choice (never the test subject).
         score_subjects: LOSO only: further subjects held out of each fold's
@@ -89,11 +94,11 @@ class TrainConfig:
     landmarks: str = "detected"
     detector: str = "dlib"
     landmarker: str = "dlib"
-    epochs: int = 40
+    epochs: int = 30
     batch_size: int = 16
     learning_rate: float = 1e-3
-    patience: int = 8
-    lr_schedule: str = "constant"
+    patience: int = 0
+    lr_schedule: str = "cosine"
     val_subjects: int = 2
     score_subjects: int = 0
     class_weights: bool = True
