@@ -21,8 +21,8 @@ def held_out(folder: ModelFolder, arrays: SampleArrays) -> SampleArrays:
     """The samples the model was not trained on, best first.
 
     1. the recorded test subjects; 2. subjects in neither the training nor the
-    validation list; 3. the validation subjects (they chose the epoch, but no
-    gradient step saw them); 4. all samples. `source` says which.
+    validation list; 3. the validation subjects (no gradient step saw them,
+    though with early stopping they chose the epoch); 4. all samples. `source` says which.
     """
     test = folder.subjects("test")
     if test is not None:
@@ -36,7 +36,7 @@ def held_out(folder: ModelFolder, arrays: SampleArrays) -> SampleArrays:
         val = folder.subjects("val")
         if val:
             return pick_subjects(folder, arrays, val,
-                                 "validation subjects (early stopping only; no gradient step saw them)")
+                                 "validation subjects (no gradient step saw them)")
     arrays.source += f"; all {len(arrays)} samples ({folder.path.name} records no held-out subjects: NOT a held-out test)"
     return arrays
 

@@ -26,8 +26,11 @@ def markdown(table: Sequence[dict], meta: dict) -> str:
         "",
         f"Dataset `{cfg['dataset']}` at `{cfg['data']}`: {meta['n_samples']} samples, {len(meta['subjects'])} subjects; "
         f"input `{cfg['input']}` {cfg['size']}x{cfg['size']}; classes `{cfg['classes']}`; "
-        f"up to {cfg['epochs']} epochs, early stopping (patience {cfg['patience']}) on {cfg['val_subjects']} validation "
-        f"subjects of each fold's training subjects; leave-one-{cfg['loso_group_by']}-out over "
+        + (f"up to {cfg['epochs']} epochs, early stopping (patience {cfg['patience']}) on "
+           if cfg.get("patience") else f"{cfg['epochs']} epochs ({cfg.get('lr_schedule', 'constant')} rate), the last "
+           "kept; scored on ")
+        + f"{cfg['val_subjects']} validation subjects of each fold's training subjects; "
+        f"leave-one-{cfg['loso_group_by']}-out over "
         f"{meta['folds_run']} folds{' (PARTIAL: not every subject was a test fold)' if meta.get('partial') else ''}; "
         f"seeds {seeds} (mean ± sd over seeds where a cell ran several).",
         "Scores are pooled over folds (UF1, UAR: mean over the classes with true samples). "

@@ -116,7 +116,7 @@ def fit_model(
     verbose: int = 0,
     light: bool = False,
 ):
-    """Train one model; early stopping and checkpoint choice on `val_samples` only.
+    """Train one model; any early stopping and checkpoint choice on `val_samples` only.
 
     Args:
         config: the settings.
