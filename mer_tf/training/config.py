@@ -52,8 +52,9 @@ class TrainConfig:
             (results/megc2019/settings_log.jsonl).
         lr_schedule: "cosine" (default; per-epoch cosine decay from
             `learning_rate` towards 0 over `epochs`) or "constant".
-        val_subjects: subjects held out of the training folds for early
-            stopping and checkpoint choice (never the test subject).
+        val_subjects: subjects held out of the training folds (never the
+            test subject): with early stopping they choose the epoch and the
+            checkpoint; with patience 0 they are only scored.
         score_subjects: LOSO only: further subjects held out of each fold's
             training subjects and never used to fit (not for early stopping
             either); pooled over the folds they score a configuration for
