@@ -179,3 +179,91 @@ def format_scores(scores: dict, title: str = "") -> str:
     if scores["absent_classes"]:
         lines.append(f"  no true samples (left out of the means): {', '.join(scores['absent_classes'])}")
     return "\n".join(lines)
+
+
+def _uf1_uar_batch(cms: np.ndarray) -> dict[str, np.ndarray]:
+    """UF1 and UAR of a stack of confusion matrices (..., C, C), as in `scores_from_confusion`."""
+    tp = np.diagonal(cms, axis1=-2, axis2=-1).astype(float)
+    support = cms.sum(axis=-1).astype(float)
+    predicted = cms.sum(axis=-2).astype(float)
+    denom = 2 * tp + (predicted - tp) + (support - tp)
+    present = support > 0
+    f1 = np.where(present, np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0), np.nan)
+    recall = np.where(present, np.divide(tp, support, out=np.zeros_like(tp), where=present), np.nan)
+    with np.errstate(invalid="ignore"):  # a resample with no true class at all: nan
+        return {"uf1": np.nanmean(np.where(present.any(-1, keepdims=True), f1, 0.0), axis=-1),
+                "uar": np.nanmean(np.where(present.any(-1, keepdims=True), recall, 0.0), axis=-1)}
+
+
+def paired_bootstrap(
+    runs: Sequence[tuple[Sequence[Any], Sequence[Any], Sequence[Any], Sequence[Any]]],
+    classes: Sequence[str],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict:
+    """How sure is "A scores above B"? A paired cluster bootstrap of pooled UF1/UAR.
+
+    LOSO scores are pooled over folds, and a fold (one test subject, or one
+    fold's validation subjects) is the unit that varies: resampling single
+    samples would treat a subject's clips as independent and claim too much.
+    Each resample draws the clusters with replacement, pools A's and B's
+    predictions over the same draw, and takes A - B. With several runs (seeds:
+    same folds, other weights) the same draw is applied to every run and the
+    difference is averaged over them, as the reported mean over seeds is.
+
+    Args:
+        runs: one (truth, pred_a, pred_b, clusters) per run, aligned per sample;
+            clusters name each sample's fold (the `fold` column of the
+            predictions files).
+        classes: class names (labels may be names or indices).
+        resamples: bootstrap draws.
+        seed: the draw's seed (fixed, so a report reproduces).
+
+    Returns:
+        {"clusters", "resamples", and per metric "uf1"/"uar": {"delta" (observed,
+        mean over runs), "low", "high" (2.5 and 97.5 percentiles), "a_better"
+        (fraction of draws with A above B)}}.
+
+    Example:
+    >>> t = ["x", "y"] * 20
+    >>> r = paired_bootstrap([(t, t, ["x"] * 40, [i // 4 for i in range(40)])], ["x", "y"], resamples=200)
+    >>> round(r["uf1"]["delta"], 3), r["uf1"]["a_better"]
+    (0.667, 1.0)
+    """
+    if not runs:
+        raise ValueError("paired_bootstrap needs at least one (truth, pred_a, pred_b, clusters) run.")
+    if resamples < 1:
+        raise ValueError(f"resamples={resamples}: use 1 or more.")
+    names = sorted({str(c) for run in runs for c in run[3]})
+    where = {name: i for i, name in enumerate(names)}
+    k, c = len(names), len(classes)
+    per_run = []
+    for i, (truth, pred_a, pred_b, clusters) in enumerate(runs):
+        sizes = {len(truth), len(pred_a), len(pred_b), len(clusters)}
+        if len(sizes) != 1:
+            raise ValueError(f"run {i}: truth, pred_a, pred_b and clusters differ in length ({sorted(sizes)}).")
+        t = _as_indices(truth, classes, "truth")
+        cl = np.array([where[str(x)] for x in clusters], dtype=np.int64)
+        pair = []
+        for pred in (pred_a, pred_b):
+            cms = np.zeros((k, c, c), dtype=np.int64)
+            np.add.at(cms, (cl, t, _as_indices(pred, classes, "pred")), 1)
+            pair.append(cms.reshape(k, c * c))
+        per_run.append(pair)
+    rng = np.random.default_rng(seed)
+    counts = np.stack([np.bincount(d, minlength=k) for d in rng.integers(0, k, size=(resamples, k))])
+    out: dict = {"clusters": k, "resamples": resamples}
+    observed = {m: [] for m in ("uf1", "uar")}
+    drawn = {m: [] for m in ("uf1", "uar")}
+    for cms_a, cms_b in per_run:
+        full_a, full_b = (_uf1_uar_batch(x.sum(0).reshape(c, c)) for x in (cms_a, cms_b))
+        draw_a, draw_b = (_uf1_uar_batch((counts @ x).reshape(-1, c, c)) for x in (cms_a, cms_b))
+        for m in observed:
+            observed[m].append(full_a[m] - full_b[m])
+            drawn[m].append(draw_a[m] - draw_b[m])
+    for m in observed:
+        d = np.mean(drawn[m], axis=0)
+        out[m] = {"delta": float(np.mean(observed[m])), "low": float(np.nanpercentile(d, 2.5)),
+                  "high": float(np.nanpercentile(d, 97.5)), "a_better": float(np.mean(d > 0))}
+    return out

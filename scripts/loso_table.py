@@ -4,7 +4,11 @@ Give each report folder a row label; folders with the same label are seeds of
 one configuration (the seed is read from its scores.json). An ablation
 report adds its cells the same way (`--ablation LABEL=DIR:CELL`, every seed
 the report ran). Paired deltas compare two row labels on the seeds both ran
-(same seed = same folds, validation draws and initial weights).
+(same seed = same folds, validation draws and initial weights), with a
+fold-resampled 95 % interval of the mean difference and how often A stays
+above B (`mer_tf.metrics.paired_bootstrap`: the 68 test folds are drawn with
+replacement, the same draw for every seed); rows read from fusion policies
+have no per-sample predictions here and get the deltas alone.
 
     python scripts/loso_table.py --run "ECCNN=reports/eccnn_s0" --run "ECCNN=reports/eccnn_s1" \\
         --run "ECCNN (no local region)=reports/nolrl_s0" --column "ECCNN + ECRL=ECCNN:fused" \\
@@ -45,6 +49,7 @@ def main(argv=None) -> int:
                         help="an extra row: the fused label under another fusion policy (e.g. megc3_check)")
     parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("A", "B"), help="paired A - B")
     parser.add_argument("--slices", default="casme2,samm,smic-hs")
+    parser.add_argument("--resamples", type=int, default=2000, help="fold draws for the paired intervals (0: none)")
     args = parser.parse_args(argv)
 
     # label -> seed -> {"scores": {"all"|slice: {uf1, uar}}, "val": validation UF1 or None}
@@ -57,7 +62,8 @@ def main(argv=None) -> int:
         reports.setdefault(label, {})[seed] = data
         series.setdefault(label, {})[seed] = {
             "scores": data["scores"]["cnn"],
-            "val": data.get("validation_scores", {}).get("cnn", {}).get("all", {}).get("uf1")}
+            "val": data.get("validation_scores", {}).get("cnn", {}).get("all", {}).get("uf1"),
+            "pred": (Path(folder) / "predictions.csv", "cnn")}
     for spec in args.ablation:
         label, folder, cell = _split(spec, "--ablation")
         data = json.loads((Path(folder) / "ablation.json").read_text())
@@ -65,12 +71,15 @@ def main(argv=None) -> int:
         if not found:
             raise SystemExit(f"cell {cell!r} is not in {folder}/ablation.json; it has {sorted(data['runs'])}")
         for key, run in found.items():
-            series.setdefault(label, {})[int(key.split("/seed-")[1])] = {
-                "scores": run["scores"]["cnn"], "val": run.get("validation", {}).get("cnn", {}).get("all", {}).get("uf1")}
+            seed = int(key.split("/seed-")[1])
+            series.setdefault(label, {})[seed] = {
+                "scores": run["scores"]["cnn"], "val": run.get("validation", {}).get("cnn", {}).get("all", {}).get("uf1"),
+                "pred": (Path(folder) / f"predictions_{cell}_seed{seed}.csv", "cnn")}
     for spec in args.column:
         label, src, column = _split(spec, "--column")
         series[label] = {s: {"scores": d["scores"][column],
-                             "val": d.get("validation_scores", {}).get(column, {}).get("all", {}).get("uf1")}
+                             "val": d.get("validation_scores", {}).get(column, {}).get("all", {}).get("uf1"),
+                             "pred": (series[src][s]["pred"][0], column)}
                          for s, d in reports[src].items()}
     for spec in args.policy:  # pooled over all samples only
         label, src, policy = _split(spec, "--policy")
@@ -100,7 +109,24 @@ def main(argv=None) -> int:
         d2 = [series[a][s]["scores"]["all"]["uar"] - series[b][s]["scores"]["all"]["uar"] for s in common]
         print(f"\nPaired, seeds {common}: {a} - {b}: ΔUF1 {_pm(d1)} ({', '.join(f'{d:+.3f}' for d in d1)}), "
               f"ΔUAR {_pm(d2)} ({', '.join(f'{d:+.3f}' for d in d2)})")
+        boot = _bootstrap(series[a], series[b], common, args.resamples)
+        if boot:
+            from mer_tf.paired import describe
+
+            print("  " + describe(boot))
     return 0
+
+
+def _bootstrap(rows_a: dict, rows_b: dict, seeds: list[int], resamples: int) -> dict | None:
+    """Paired fold bootstrap of A - B over `seeds`, or None where a row has no per-sample predictions."""
+    if resamples < 1 or any(not rows_a[s].get("pred") or not rows_b[s].get("pred") for s in seeds):
+        return None
+    from mer_tf.paired import bootstrap_sources
+
+    try:
+        return bootstrap_sources([(rows_a[s]["pred"], rows_b[s]["pred"]) for s in seeds], resamples=resamples)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from None
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ CORE_MODULES = [
     "mer_tf.preprocess",
     "mer_tf.fusion",
     "mer_tf.metrics",
+    "mer_tf.paired",
     "mer_tf.model_folder",
     "edge",
     "edge.cli",

@@ -1,0 +1,150 @@
+"""Paired fold bootstrap (mer_tf.metrics.paired_bootstrap, mer_tf.paired) and the scripts that print it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mer_tf.labels import MEGC3
+from mer_tf.metrics import paired_bootstrap, pooled_scores
+from mer_tf.paired import bootstrap_sources, read_predictions
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = ["dataset", "subject", "sample", "truth", "cnn", "fold"]
+
+
+def _run(n_folds=20, per_fold=6, wrong_a=0.2, wrong_b=0.4, seed=0):
+    """truth, pred_a, pred_b, folds: B errs more often than A, in every fold."""
+    rng = np.random.default_rng(seed)
+    truth = [MEGC3[i % 3] for i in range(n_folds * per_fold)]
+    folds = [f"s{i // per_fold:02d}" for i in range(len(truth))]
+
+    def noisy(rate):
+        return [MEGC3[(MEGC3.index(t) + 1) % 3] if rng.random() < rate else t for t in truth]
+
+    return truth, noisy(wrong_a), noisy(wrong_b), folds
+
+
+def test_identical_predictions_give_a_zero_interval_and_never_ahead():
+    truth, a, _, folds = _run()
+    r = paired_bootstrap([(truth, a, a, folds)], MEGC3, resamples=300)
+    for m in ("uf1", "uar"):
+        assert r[m]["delta"] == 0 and r[m]["low"] == 0 and r[m]["high"] == 0 and r[m]["a_better"] == 0
+
+
+def test_observed_delta_is_the_pooled_difference_averaged_over_runs():
+    runs = [_run(seed=s) for s in (1, 2)]
+    r = paired_bootstrap(runs, MEGC3, resamples=50)
+    want = np.mean([pooled_scores(t, a, MEGC3)["uf1"] - pooled_scores(t, b, MEGC3)["uf1"] for t, a, b, _ in runs])
+    assert r["uf1"]["delta"] == pytest.approx(want)
+    assert r["clusters"] == 20 and r["resamples"] == 50
+
+
+def test_a_clearly_better_everywhere_is_ahead_in_nearly_every_draw():
+    r = paired_bootstrap([_run(wrong_a=0.0, wrong_b=0.5)], MEGC3, resamples=500)
+    assert r["uf1"]["a_better"] > 0.99 and r["uf1"]["low"] > 0
+
+
+def test_resamples_folds_not_samples():
+    # A beats B only inside one fold of 20: about a third of fold draws leave that fold out,
+    # so A is not ahead in them; a sample-level bootstrap would call A ahead almost always.
+    truth = [MEGC3[i % 3] for i in range(20 * 30)]
+    folds = [f"s{i // 30:02d}" for i in range(len(truth))]
+    b = [MEGC3[(MEGC3.index(t) + 1) % 3] if f == "s00" else t for t, f in zip(truth, folds)]
+    r = paired_bootstrap([(truth, truth, b, folds)], MEGC3, resamples=1000, seed=3)
+    assert r["uf1"]["delta"] > 0.05
+    assert 0.5 < r["uf1"]["a_better"] < 0.8
+    assert r["uf1"]["low"] == 0
+
+
+def test_same_seed_reproduces_and_bad_input_is_named():
+    run = _run()
+    assert paired_bootstrap([run], MEGC3, resamples=100, seed=7) == paired_bootstrap([run], MEGC3, resamples=100, seed=7)
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_bootstrap([(run[0], run[1][:-1], run[2], run[3])], MEGC3)
+    with pytest.raises(ValueError, match="resamples=0"):
+        paired_bootstrap([run], MEGC3, resamples=0)
+    with pytest.raises(ValueError, match="not one of classes"):
+        paired_bootstrap([(run[0], ["happy"] * len(run[0]), run[2], run[3])], MEGC3)
+
+
+def _write(path: Path, truth, pred, folds, drop=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for i, (t, p, f) in enumerate(zip(truth, pred, folds)):
+            if i >= drop:
+                w.writerow(["casme2", f, f"c{i}", t, p, f])
+    return path
+
+
+def test_sources_pair_files_and_refuse_unpaired_ones(tmp_path):
+    truth, a, b, folds = _run()
+    fa = _write(tmp_path / "a.csv", truth, a, folds)
+    fb = _write(tmp_path / "b.csv", truth, b, folds)
+    got = bootstrap_sources([((fa, "cnn"), (fb, "cnn"))], resamples=200)
+    assert got == paired_bootstrap([(truth, a, b, folds)], MEGC3, resamples=200)
+    short = _write(tmp_path / "short.csv", truth, b, folds, drop=3)
+    with pytest.raises(ValueError, match="predict different samples"):
+        bootstrap_sources([((fa, "cnn"), (short, "cnn"))])
+    with pytest.raises(ValueError, match="lacks the columns"):
+        read_predictions(fa, "fused")
+    with pytest.raises(FileNotFoundError, match="no predictions file"):
+        read_predictions(tmp_path / "missing.csv", "cnn")
+
+
+def _report(folder: Path, seed: int, truth, pred, folds):
+    _write(folder / "predictions.csv", truth, pred, folds)
+    scores = {"all": pooled_scores(truth, pred, MEGC3)}
+    (folder / "scores.json").write_text(json.dumps({"config": {"seed": seed}, "scores": {"cnn": scores}}))
+
+
+def test_loso_table_prints_the_paired_interval(tmp_path):
+    args = [sys.executable, str(ROOT / "scripts/loso_table.py"), "--slices", "all", "--resamples", "300"]
+    for seed in (0, 1):
+        truth, a, b, folds = _run(wrong_a=0.0, wrong_b=0.5, seed=seed)
+        _report(tmp_path / f"a{seed}", seed, truth, a, folds)
+        _report(tmp_path / f"b{seed}", seed, truth, b, folds)
+        args += ["--run", f"A={tmp_path / f'a{seed}'}", "--run", f"B={tmp_path / f'b{seed}'}"]
+    out = subprocess.run(args + ["--pair", "A", "B"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "Paired, seeds [0, 1]: A - B" in out.stdout
+    assert "fold bootstrap (300 draws of 20 folds)" in out.stdout and "A above in 100 %" in out.stdout
+
+
+def test_select_settings_keeps_the_incumbent_on_a_noise_sized_margin(tmp_path):
+    # the incumbent errs on two more samples than the challenger, both in one fold of 20
+    truth, a, _, folds = _run(wrong_a=0.3, seed=4)
+    flip = [i for i, (t, p, f) in enumerate(zip(truth, a, folds)) if t == p and f == "s00"][:2]
+    b = [MEGC3[(MEGC3.index(p) + 1) % 3] if i in flip else p for i, p in enumerate(a)]
+    log = tmp_path / "log.jsonl"
+    lines = []
+    for name, pred in (("challenger", a), ("incumbent", b)):
+        _write(tmp_path / "out" / name / "validation_predictions.csv", truth, pred, folds)
+        uf1 = pooled_scores(truth, pred, MEGC3)["uf1"]
+        lines.append({"name": name, "overrides": {"epochs": 1 if name == "incumbent" else 2},
+                      "config": {"patience": 0}, "validation": {"cnn": {"uf1": uf1, "uar": uf1}},
+                      "selection": {"subjects": "validation", "cnn": {"uf1": uf1, "uar": uf1}}, "test": {}})
+    assert lines[0]["selection"]["cnn"]["uf1"] > lines[1]["selection"]["cnn"]["uf1"]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (tmp_path / "cands.yaml").write_text("- name: challenger\n  overrides: {epochs: 2}\n")
+    base = [sys.executable, str(ROOT / "scripts/select_settings.py"), "--config", str(ROOT / "configs/default.yaml"),
+            "--candidates", str(tmp_path / "cands.yaml"), "--out", str(tmp_path / "out"), "--log", str(log),
+            "--only", "none", "--resamples", "300"]
+    plain = subprocess.run(base, capture_output=True, text=True, cwd=ROOT)
+    assert plain.returncode == 0, plain.stderr
+    assert "never fitted on (validation): challenger" in plain.stdout
+    assert "challenger - this: fold bootstrap" in plain.stdout
+    kept = subprocess.run(base + ["--keep", "incumbent"], capture_output=True, text=True, cwd=ROOT)
+    assert kept.returncode == 0, kept.stderr
+    assert "incumbent stays" in kept.stdout and "never fitted on (validation): incumbent" in kept.stdout
+    unknown = subprocess.run(base + ["--keep", "nobody"], capture_output=True, text=True, cwd=ROOT)
+    assert unknown.returncode == 2 and "--keep nobody: no such candidate" in unknown.stderr
+    assert log.read_text().count("\n") == 2  # nothing ran, nothing appended
