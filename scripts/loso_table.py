@@ -52,7 +52,8 @@ def main(argv=None) -> int:
     parser.add_argument("--resamples", type=int, default=2000, help="fold draws for the paired intervals (0: none)")
     args = parser.parse_args(argv)
 
-    # label -> seed -> {"scores": {"all"|slice: {uf1, uar}}, "val": validation UF1 or None}
+    # label -> seed -> {"scores": {"all"|slice: {uf1, uar}}, "val": validation UF1 or None,
+    #                   "pred": (predictions CSV, column), absent for fusion-policy rows}
     series: dict[str, dict[int, dict]] = {}
     reports: dict[str, dict[int, dict]] = {}
     for spec in args.run:

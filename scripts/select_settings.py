@@ -60,6 +60,8 @@ def main(argv=None) -> int:
                         "challenger must be ahead in (default 0.9)")
     parser.add_argument("--resamples", type=int, default=2000, help="fold draws for the paired intervals")
     args = parser.parse_args(argv)
+    if not 0 < args.confidence <= 1:
+        parser.error(f"--confidence {args.confidence}: give a share of draws in (0, 1], e.g. 0.9")
 
     import yaml
 
