@@ -110,11 +110,12 @@ def scores_from_confusion(cm: np.ndarray, classes: Sequence[str]) -> dict:
         }
         for i, name in enumerate(classes)
     }
+    means = _uf1_uar_batch(cm)
     return {
         "n": n,
         "accuracy": float(tp.sum() / n) if n else float("nan"),
-        "uf1": float(np.mean(f1[present])) if present.any() else float("nan"),
-        "uar": float(np.mean(recall[present])) if present.any() else float("nan"),
+        "uf1": float(means["uf1"]),
+        "uar": float(means["uar"]),
         "classes": list(classes),
         "classes_in_mean": [c for c, p in zip(classes, present) if p],
         "absent_classes": [c for c, p in zip(classes, present) if not p],
@@ -182,7 +183,7 @@ def format_scores(scores: dict, title: str = "") -> str:
 
 
 def _uf1_uar_batch(cms: np.ndarray) -> dict[str, np.ndarray]:
-    """UF1 and UAR of a stack of confusion matrices (..., C, C), as in `scores_from_confusion`."""
+    """UF1 and UAR of one confusion matrix or a stack (..., C, C): the means over the classes present."""
     tp = np.diagonal(cms, axis1=-2, axis2=-1).astype(float)
     support = cms.sum(axis=-1).astype(float)
     predicted = cms.sum(axis=-2).astype(float)
@@ -190,9 +191,10 @@ def _uf1_uar_batch(cms: np.ndarray) -> dict[str, np.ndarray]:
     present = support > 0
     f1 = np.where(present, np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0), np.nan)
     recall = np.where(present, np.divide(tp, support, out=np.zeros_like(tp), where=present), np.nan)
-    with np.errstate(invalid="ignore"):  # a resample with no true class at all: nan
-        return {"uf1": np.nanmean(np.where(present.any(-1, keepdims=True), f1, 0.0), axis=-1),
-                "uar": np.nanmean(np.where(present.any(-1, keepdims=True), recall, 0.0), axis=-1)}
+    n_present = present.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # no true class at all: nan
+        return {"uf1": np.where(n_present > 0, np.nansum(f1, axis=-1) / n_present, np.nan),
+                "uar": np.where(n_present > 0, np.nansum(recall, axis=-1) / n_present, np.nan)}
 
 
 def paired_bootstrap(
