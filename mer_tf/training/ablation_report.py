@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mer_tf.atomic import atomic_folder, atomic_write_text
+from mer_tf.training.config import TrainConfig
 from mer_tf.training.plots_and_tables import _pyplot, _save_figure, write_csv, write_json
 
 TABLE_COLUMNS = ("table", "architecture", "cell", "column", "seeds", "accuracy", "accuracy_sd", "uf1", "uf1_sd", "uar",
@@ -26,10 +27,7 @@ def markdown(table: Sequence[dict], meta: dict) -> str:
         "",
         f"Dataset `{cfg['dataset']}` at `{cfg['data']}`: {meta['n_samples']} samples, {len(meta['subjects'])} subjects; "
         f"input `{cfg['input']}` {cfg['size']}x{cfg['size']}; classes `{cfg['classes']}`; "
-        + (f"up to {cfg['epochs']} epochs, early stopping (patience {cfg['patience']}) on "
-           if cfg.get("patience") else f"{cfg['epochs']} epochs ({cfg.get('lr_schedule', 'constant')} rate), the last "
-           "kept; scored on ")
-        + f"{cfg['val_subjects']} validation subjects of each fold's training subjects; "
+        + f"{TrainConfig.from_dict(cfg).training_rule} ({cfg['val_subjects']} of each fold's training subjects); "
         f"leave-one-{cfg['loso_group_by']}-out over "
         f"{meta['folds_run']} folds{' (PARTIAL: not every subject was a test fold)' if meta.get('partial') else ''}; "
         f"seeds {seeds} (mean ± sd over seeds where a cell ran several).",

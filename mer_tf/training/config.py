@@ -168,6 +168,14 @@ class TrainConfig:
 
         return MEGC3 if self.class_scheme == "megc3" else CLASSES
 
+    @property
+    def training_rule(self) -> str:
+        """One phrase for reports: how the epochs ran and what the validation subjects did."""
+        if self.patience:
+            return (f"up to {self.epochs} epochs, early stopping (patience {self.patience}) on the validation "
+                    "subjects, which chose the epoch")
+        return f"{self.epochs} epochs ({self.lr_schedule} rate), the last kept; the validation subjects only scored"
+
     def input_spec(self):
         """The `mer_tf.data.InputSpec` of this config."""
         from mer_tf.data.input_spec import InputSpec

@@ -224,9 +224,7 @@ def run_loso(
         "synthetic": config.dataset == "synthetic",
         "folds_run": len(folds),
         "partial": bool(max_folds),
-        "protocol": f"leave-one-{config.loso_group_by}-out; "
-        + ("early stopping on validation subjects of the training folds" if config.patience else
-           f"{config.epochs} epochs a fold, the last kept; validation subjects of the training folds only scored"),
+        "protocol": f"leave-one-{config.loso_group_by}-out; {config.training_rule} (drawn from each fold's training subjects)",
         "folds": summaries,
         "validation_scores": validation,
         "selection": selection,

@@ -110,9 +110,7 @@ def train(
         "resumed_at_epoch": history.get("resumed_at", 0),
         "ecrl_calibrated_on": "training subjects" if config.ecrl else None,
         "final": {k: v[-1] for k, v in history.items() if isinstance(v, list) and v},
-        "note": ("validation subjects chose the epoch" if config.patience else
-                 "validation subjects were only scored (fixed schedule, last epoch kept)")
-        + "; these scores are not a test result (use `mer loso`).",
+        "note": f"{config.training_rule}; these scores are not a test result (use `mer loso`).",
     }
     if val_s:
         rows, timing = predict_rows(model, val_s, [feats[s.key] for s in val_s], classes, config.class_scheme, ecrl)
