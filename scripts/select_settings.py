@@ -24,13 +24,22 @@ does not move the choice. (Added after the fourth round, which replaced
 fixed30_cos by fixed40_cos on a .002 margin: ahead in about 60 % of draws
 against its other challenger, and worse on the test folds of all three seeds.)
 
+Two subjects per fold cannot separate candidates .01 apart (the fourth
+round), so `--seeds 0 1 2` widens the signal: each candidate runs one LOSO
+per seed (other validation subjects, other weights), the choice looks at the
+mean selection UF1 over the seeds, and the fold bootstrap applies each draw
+to every seed. The config's own seed reports to `--out/NAME`, seed S to
+`--out/NAME_seedS`; a finished report already in that folder with the same
+settings (say, a paired-seed run copied there) is read, not run again.
+
 Every candidate, winners and losers alike, is appended to a JSON-lines log
 (one line per run: settings, validation and test scores, minutes), so a
 rerun skips the candidates already in the log.
 
 Example:
     python scripts/select_settings.py --config configs/megc2019.yaml \\
-        --candidates configs/megc2019_candidates.yaml --out runs/select --log results/megc2019/settings_log.jsonl
+        --candidates configs/megc2019_candidates.yaml --out runs/select --log results/megc2019/settings_log.jsonl \\
+        --seeds 0 1 2 --keep fixed40_cos
 """
 
 from __future__ import annotations
@@ -46,6 +55,35 @@ def _key(overrides: dict) -> str:
     return json.dumps(overrides, sort_keys=True)
 
 
+def _candidate_key(entry: dict) -> str:
+    """A log line's settings without its seed: the lines of one candidate's seeds share it."""
+    return _key({k: v for k, v in (entry.get("overrides") or {}).items() if k != "seed"})
+
+
+def _seed_of(entry: dict, default: int) -> int:
+    return int((entry.get("overrides") or {}).get("seed", (entry.get("config") or {}).get("seed", default)))
+
+
+_NOT_SETTINGS = ("data", "threads", "cache_dir")  # where it ran, not what ran
+
+
+def _finished_report(folder: Path, config) -> dict | None:
+    """scores.json of a finished LOSO of exactly `config` in `folder`, else None."""
+    try:
+        report = json.loads((folder / "scores.json").read_text())
+    except (OSError, ValueError):
+        return None
+    want = {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k not in _NOT_SETTINGS}
+    have = {k: v for k, v in (report.get("config") or {}).items() if k not in _NOT_SETTINGS}
+    if report.get("partial") or have != want:
+        return None
+    return report
+
+
+def _pick(block: dict) -> dict:
+    return {k: {"uf1": v["all"]["uf1"], "uar": v["all"]["uar"]} for k, v in (block or {}).items()}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="base YAML config")
@@ -54,6 +92,8 @@ def main(argv=None) -> int:
     parser.add_argument("--log", required=True, help="JSON-lines log of every configuration tried (appended)")
     parser.add_argument("--data", help="dataset root (overrides the config)")
     parser.add_argument("--only", nargs="+", help="run only these candidate names")
+    parser.add_argument("--seeds", type=int, nargs="+", help="pool the choice over these seeds (one LOSO per "
+                        "candidate and seed; mean selection UF1); default: the config's seed alone")
     parser.add_argument("--keep", metavar="NAME", help="the current choice: it stays unless a challenger is ahead "
                         "of it in at least --confidence of the fold draws (needs both report folders under --out)")
     parser.add_argument("--confidence", type=float, default=0.9, help="with --keep: the share of fold draws a "
@@ -62,6 +102,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not 0 < args.confidence <= 1:
         parser.error(f"--confidence {args.confidence}: give a share of draws in (0, 1], e.g. 0.9")
+    if args.seeds and len(set(args.seeds)) != len(args.seeds):
+        parser.error(f"--seeds {args.seeds}: name each seed once")
 
     import yaml
 
@@ -82,85 +124,126 @@ def main(argv=None) -> int:
                 if "overrides" in entry and not entry.get("role"):  # seeds and ablation cells are not candidates
                     done[_key(entry["overrides"])] = entry
     base = {"data": args.data} if args.data else {}
+    base_seed = TrainConfig.from_file(args.config, **base).seed
+    seeds = args.seeds or [base_seed]
     for cand in candidates:
         if args.only and cand["name"] not in args.only:
             continue
-        overrides = {**base, **(cand.get("overrides") or {})}
-        if _key(overrides) in done:
-            print(f"{cand['name']}: in the log already, skipped")
-            continue
-        config = TrainConfig.from_file(args.config, **overrides)
-        t0 = time.time()
-        result = run_loso(config, Path(args.out) / cand["name"])
-        entry = {
-            "name": cand["name"],
-            "overrides": overrides,
-            "config": config.to_dict(),
-            "validation": {k: {"uf1": v["all"]["uf1"], "uar": v["all"]["uar"]} for k, v in result.validation.items()},
-            "selection": {"subjects": result.selection["subjects"],
-                          **{k: {"uf1": v["all"]["uf1"], "uar": v["all"]["uar"]}
-                             for k, v in result.selection["scores"].items()}} if result.selection else {},
-            "test": {k: {"uf1": v["all"]["uf1"], "uar": v["all"]["uar"]} for k, v in result.scores.items()},
-            "minutes": round((time.time() - t0) / 60, 2),
-            "date": time.strftime("%Y-%m-%d %H:%M"),
-        }
-        with open(log_path, "a") as fh:
-            fh.write(json.dumps(entry) + "\n")
-        done[_key(overrides)] = entry
-        v, t = entry["validation"].get("cnn", {}), entry["test"].get("cnn", {})
-        print(f"{cand['name']}: validation UF1 {v.get('uf1', float('nan')):.3f} UAR {v.get('uar', float('nan')):.3f}"
-              f" | test UF1 {t.get('uf1', float('nan')):.3f} | {entry['minutes']} min")
+        for seed in seeds:
+            overrides = {**base, **(cand.get("overrides") or {})}
+            name = cand["name"]
+            if seed != TrainConfig.from_file(args.config, **overrides).seed:
+                overrides, name = {**overrides, "seed": seed}, f"{name}_seed{seed}"
+            if _key(overrides) in done:
+                print(f"{name}: in the log already, skipped")
+                continue
+            config = TrainConfig.from_file(args.config, **overrides)
+            t0 = time.time()
+            report = _finished_report(Path(args.out) / name, config)
+            if report is None:
+                result = run_loso(config, Path(args.out) / name)
+                report = {"validation_scores": result.validation, "selection": result.selection,
+                          "scores": result.scores}
+            entry = {
+                "name": name,
+                "candidate": cand["name"],
+                "overrides": overrides,
+                "config": config.to_dict(),
+                "validation": _pick(report.get("validation_scores")),
+                "selection": {"subjects": report["selection"]["subjects"], **_pick(report["selection"]["scores"])}
+                if report.get("selection") else {},
+                "test": _pick(report.get("scores")),
+                "minutes": None if "folds_run" in report else round((time.time() - t0) / 60, 2),
+                "date": time.strftime("%Y-%m-%d %H:%M"),
+            }
+            if "folds_run" in report:
+                entry["reused"] = f"the finished report in {Path(args.out) / name} (same settings), not run again"
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps(entry) + "\n")
+            done[_key(overrides)] = entry
+            v, t = entry["validation"].get("cnn", {}), entry["test"].get("cnn", {})
+            print(f"{name}: validation UF1 {v.get('uf1', float('nan')):.3f} UAR {v.get('uar', float('nan')):.3f}"
+                  f" | test UF1 {t.get('uf1', float('nan')):.3f} | {entry['minutes']} min")
     # Only selection candidates compete: lines with a `role` (other seeds, ablation cells) have other
     # validation subjects or other models, so their validation scores do not compare.
-    candidates = [e for e in done.values() if e.get("validation") and not e.get("role")]
-    unbiased = sorted((e for e in candidates if selection_of(e)), key=lambda e: -selection_of(e)["cnn"]["uf1"])
+    groups: dict[str, dict[int, dict]] = {}
+    for e in done.values():
+        if e.get("validation") and selection_of(e):
+            groups.setdefault(_candidate_key(e), {})[_seed_of(e, base_seed)] = e
+    # a candidate competes with every requested seed run; it is named by its line without a seed override
+    unbiased = sorted(
+        ({s: runs[s] for s in seeds} for runs in groups.values() if all(s in runs for s in seeds)),
+        key=lambda runs: -_mean_uf1(runs))
+    named = {_name(runs): runs for runs in unbiased}
     if unbiased:
         best = unbiased[0]
-        boots = {e["name"]: _paired(Path(args.out), best, e, args.resamples) for e in unbiased[1:]}
+        boots = {_name(r): _paired(Path(args.out), best, r, args.resamples) for r in unbiased[1:]}
         if args.keep:
-            kept = next((e for e in unbiased if e["name"] == args.keep), None)
+            kept = named.get(args.keep)
             if kept is None:
-                print(f"error: --keep {args.keep}: no such candidate in the log; candidates are "
-                      f"{[e['name'] for e in unbiased]}", file=sys.stderr)
+                print(f"error: --keep {args.keep}: no such candidate in the log with seeds {seeds}; candidates are "
+                      f"{list(named)}", file=sys.stderr)
                 return 2
             if kept is not best:
-                boot = boots.get(kept["name"])
+                boot = boots.get(args.keep)
                 if boot is None:
-                    print(f"error: --keep {args.keep}: {Path(args.out) / best['name']} or {Path(args.out) / kept['name']} "
-                          "lacks validation predictions, so the margin cannot be resampled", file=sys.stderr)
+                    print(f"error: --keep {args.keep}: the report folders of {_name(best)} or {args.keep} under "
+                          f"{args.out} lack validation predictions, so the margin cannot be resampled", file=sys.stderr)
                     return 2
                 if boot["uf1"]["a_better"] < args.confidence:
-                    print(f"{best['name']} is ahead of {kept['name']} in {100 * boot['uf1']['a_better']:.0f} % of the "
-                          f"fold draws, under --confidence {args.confidence:.2f}: {kept['name']} stays")
+                    print(f"{_name(best)} is ahead of {args.keep} in {100 * boot['uf1']['a_better']:.0f} % of the "
+                          f"fold draws, under --confidence {args.confidence:.2f}: {args.keep} stays")
                     best = kept
-        print(f"chosen on UF1 of subjects never fitted on ({selection_of(best).get('subjects', '')}): {best['name']} {best['overrides']}")
-        for e in unbiased:
-            boot = boots.get(e["name"])
-            note = f"  ({unbiased[0]['name']} - this: {describe(boot, unbiased[0]['name'])})" if boot else ""
-            print(f"  {e['name']}: {selection_of(e)['cnn']['uf1']:.3f}{note}")
+        first = best[seeds[0]]
+        pooled = f", mean over seeds {seeds}" if len(seeds) > 1 else ""
+        print(f"chosen on UF1 of subjects never fitted on ({selection_of(first).get('subjects', '')}{pooled}): "
+              f"{_name(best)} {_candidate_overrides(first)}")
+        for runs in unbiased:
+            boot = boots.get(_name(runs))
+            note = f"  ({_name(unbiased[0])} - this: {describe(boot, _name(unbiased[0]))})" if boot else ""
+            each = " / ".join(f"{selection_of(runs[s])['cnn']['uf1']:.3f}" for s in seeds)
+            per_seed = f" ({each})" if len(seeds) > 1 else ""
+            print(f"  {_name(runs)}: {_mean_uf1(runs):.3f}{per_seed}{note}")
+    candidates = [e for e in done.values() if e.get("validation") and not e.get("role")]
     biased = sorted((e for e in candidates if not selection_of(e)), key=lambda e: -e["validation"]["cnn"]["uf1"])
     if biased:
         print(f"best early-stopped candidate on its own (early-stopping) validation UF1: {biased[0]['name']}")
     return 0
 
 
-def _paired(out: Path, a: dict, b: dict, resamples: int) -> dict | None:
-    """Fold bootstrap of a - b on their validation predictions; None if not both fixed-schedule runs under `out`.
+def _mean_uf1(runs: dict) -> float:
+    return sum(selection_of(e)["cnn"]["uf1"] for e in runs.values()) / len(runs)
 
-    Only fixed-schedule runs (patience 0) are scored on their validation
-    subjects; an early-stopped run's selection subjects are not in that file.
+
+def _name(runs: dict) -> str:
+    e = next(iter(runs.values()))
+    return e.get("candidate", e["name"])
+
+
+def _candidate_overrides(entry: dict) -> dict:
+    return {k: v for k, v in entry["overrides"].items() if k != "seed"}
+
+
+def _paired(out: Path, a: dict, b: dict, resamples: int) -> dict | None:
+    """Fold bootstrap of a - b ({seed: log line} each) on their validation predictions.
+
+    None unless both are fixed-schedule runs whose report folders are under
+    `out`: only those are scored on their validation subjects (an
+    early-stopped run's selection subjects are not in that file).
     """
     from mer_tf.paired import bootstrap_sources
 
-    if any(e.get("config", {}).get("patience") != 0 for e in (a, b)):
+    entries = [*a.values(), *b.values()]
+    if any(e.get("config", {}).get("patience") != 0 for e in entries):
         return None
-    files = [out / e["name"] / "validation_predictions.csv" for e in (a, b)]
-    if not all(f.is_file() for f in files):
+    pairs = [((out / a[s]["name"] / "validation_predictions.csv", "cnn"),
+              (out / b[s]["name"] / "validation_predictions.csv", "cnn")) for s in a]
+    if not all(f.is_file() for pair in pairs for f, _ in pair):
         return None
     try:
-        return bootstrap_sources([((files[0], "cnn"), (files[1], "cnn"))], resamples=resamples)
+        return bootstrap_sources(pairs, resamples=resamples)
     except ValueError as err:  # other seeds or validation draws: not paired
-        print(f"  (no paired interval for {a['name']} - {b['name']}: {err})")
+        print(f"  (no paired interval for {_name(a)} - {_name(b)}: {err})")
         return None
 
 

@@ -148,3 +148,52 @@ def test_select_settings_keeps_the_incumbent_on_a_noise_sized_margin(tmp_path):
     unknown = subprocess.run(base + ["--keep", "nobody"], capture_output=True, text=True, cwd=ROOT)
     assert unknown.returncode == 2 and "--keep nobody: no such candidate" in unknown.stderr
     assert log.read_text().count("\n") == 2  # nothing ran, nothing appended
+
+
+def test_select_settings_pools_seeds_and_reads_finished_reports(tmp_path):
+    from mer_tf.training import TrainConfig
+
+    config = ROOT / "configs/default.yaml"
+    out, log = tmp_path / "out", tmp_path / "log.jsonl"
+    (tmp_path / "cands.yaml").write_text("- name: inc\n  overrides: {epochs: 1}\n- name: ch\n  overrides: {epochs: 2}\n")
+    for seed in (0, 1):
+        # the challenger errs far less on seed 0, a little more on seed 1: ahead on the mean over seeds
+        truth, a, b, folds = _run(wrong_a=0.0 if seed == 0 else 0.3, wrong_b=0.3 if seed == 0 else 0.25, seed=seed)
+        for name, epochs, pred in (("ch", 2, a), ("inc", 1, b)):
+            folder = out / (name if seed == 0 else f"{name}_seed{seed}")
+            _write(folder / "validation_predictions.csv", truth, pred, folds)
+            scores = {"cnn": {"all": pooled_scores(truth, pred, MEGC3)}}
+            settings = TrainConfig.from_file(config, epochs=epochs, seed=seed).to_dict()
+            (folder / "scores.json").write_text(json.dumps(
+                {"config": settings, "folds_run": 20, "partial": False, "validation_scores": scores,
+                 "selection": {"subjects": "validation", "scores": scores}, "scores": scores}))
+    args = [sys.executable, str(ROOT / "scripts/select_settings.py"), "--config", str(config), "--candidates",
+            str(tmp_path / "cands.yaml"), "--out", str(out), "--log", str(log), "--seeds", "0", "1",
+            "--resamples", "300", "--keep", "inc"]
+    first = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert first.returncode == 0, first.stderr
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["name"], e["candidate"]) for e in lines] == [("inc", "inc"), ("inc_seed1", "inc"), ("ch", "ch"),
+                                                            ("ch_seed1", "ch")]
+    assert all("reused" in e and e["minutes"] is None for e in lines)  # read from the folders, nothing trained
+    assert lines[1]["overrides"] == {"epochs": 1, "seed": 1} and "seed" not in lines[0]["overrides"]
+    assert "mean over seeds [0, 1]): ch {'epochs': 2}" in first.stdout
+    assert "inc: " in first.stdout and " / " in first.stdout  # the per-seed scores
+    again = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert again.returncode == 0 and again.stdout.count("in the log already, skipped") == 4
+    # with one seed, the seed-1 runs are ignored and the ranking is seed 0's
+    one = subprocess.run(args[:-7] + ["--resamples", "300"], capture_output=True, text=True, cwd=ROOT)
+    assert one.returncode == 0 and "never fitted on (validation): ch" in one.stdout and " / " not in one.stdout
+    # a report is reused only for the same settings and only when finished
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("select_settings", ROOT / "scripts/select_settings.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    same = TrainConfig.from_file(config, epochs=1, data="elsewhere", threads=2)  # where it ran does not matter
+    assert script._finished_report(out / "inc", same) is not None
+    assert script._finished_report(out / "inc", TrainConfig.from_file(config, epochs=3)) is None
+    report = json.loads((out / "inc" / "scores.json").read_text())
+    (out / "inc" / "scores.json").write_text(json.dumps({**report, "partial": True}))
+    assert script._finished_report(out / "inc", same) is None
+    assert script._finished_report(tmp_path / "nowhere", same) is None
