@@ -11,7 +11,9 @@ it. Score subjects come first in the seeded draw, so an early-stopped
 candidate with `score_subjects: 2` is scored on the same subjects a
 fixed-schedule candidate with `val_subjects: 2` (same seed) is validated on.
 The test-fold scores are logged beside it, for the record, and never used
-to choose.
+to choose. A config that fits every training subject (`val_subjects: 0`,
+the final LOSO) is run with `--selection-subjects` (2) held out instead: the
+settings are chosen on a split, then the final run fits all of them.
 
 How sure is a win? Two fixed-schedule candidates with the same seed are
 validated on the same subjects of the same folds, so the script resamples
@@ -94,6 +96,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", help="run only these candidate names")
     parser.add_argument("--seeds", type=int, nargs="+", help="pool the choice over these seeds (one LOSO per "
                         "candidate and seed; mean selection UF1); default: the config's seed alone")
+    parser.add_argument("--selection-subjects", type=int, default=2, metavar="N", help="a candidate whose settings "
+                        "hold out no subjects (val_subjects 0: every training subject fitted, as the final LOSO does) "
+                        "is chosen on N validation subjects per fold drawn from its training subjects (default 2)")
     parser.add_argument("--keep", metavar="NAME", help="the current choice: it stays unless a challenger is ahead "
                         "of it in at least --confidence of the fold draws (needs both report folders under --out)")
     parser.add_argument("--confidence", type=float, default=0.9, help="with --keep: the share of fold draws a "
@@ -137,7 +142,7 @@ def main(argv=None) -> int:
             if _key(overrides) in done:
                 print(f"{name}: in the log already, skipped")
                 continue
-            config = TrainConfig.from_file(args.config, **overrides)
+            config = _selection_split(TrainConfig.from_file(args.config, **overrides), args.selection_subjects)
             t0 = time.time()
             report = _finished_report(Path(args.out) / name, config)
             if report is None:
@@ -209,6 +214,20 @@ def main(argv=None) -> int:
     if biased:
         print(f"best early-stopped candidate on its own (early-stopping) validation UF1: {biased[0]['name']}")
     return 0
+
+
+def _selection_split(config, subjects: int):
+    """`config` with `subjects` validation subjects per fold if it holds out none: a choice needs unseen subjects.
+
+    The final LOSO (configs/megc2019.yaml) fits every training subject; its
+    settings are chosen on runs that hold out a few of them and are scored
+    there (patience 0: they only score, they choose no epoch).
+    """
+    if config.val_subjects or config.score_subjects:
+        return config
+    if subjects < 1:
+        raise SystemExit(f"error: --selection-subjects {subjects}: a choice needs at least 1 unseen subject per fold")
+    return config.with_overrides(val_subjects=subjects)
 
 
 def _mean_uf1(runs: dict) -> float:

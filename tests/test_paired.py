@@ -197,3 +197,9 @@ def test_select_settings_pools_seeds_and_reads_finished_reports(tmp_path):
     (out / "inc" / "scores.json").write_text(json.dumps({**report, "partial": True}))
     assert script._finished_report(out / "inc", same) is None
     assert script._finished_report(tmp_path / "nowhere", same) is None
+    # a final config that fits every training subject is chosen on a held-out split
+    assert script._selection_split(TrainConfig(val_subjects=0), 2).val_subjects == 2
+    assert script._selection_split(TrainConfig(val_subjects=3), 2).val_subjects == 3
+    assert script._selection_split(TrainConfig(val_subjects=0, score_subjects=2), 2).val_subjects == 0
+    with pytest.raises(SystemExit, match="--selection-subjects 0"):
+        script._selection_split(TrainConfig(val_subjects=0), 0)

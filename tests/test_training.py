@@ -187,3 +187,11 @@ def test_a_negative_patience_or_unknown_schedule_is_named():
         TrainConfig(patience=-1)
     with pytest.raises(ValueError, match="'step'"):
         TrainConfig(lr_schedule="step")
+
+
+def test_the_training_rule_says_what_the_validation_subjects_did():
+    rule = TrainConfig(epochs=40, patience=0, val_subjects=2).training_rule
+    assert rule == "40 epochs (cosine rate), the last kept; 2 validation subjects drawn from the training subjects, only scored"
+    assert "which chose the epoch" in TrainConfig(patience=6).training_rule
+    assert TrainConfig(patience=0, val_subjects=0).training_rule.endswith(
+        "no validation subjects: every training subject fitted")

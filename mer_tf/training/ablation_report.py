@@ -27,7 +27,7 @@ def markdown(table: Sequence[dict], meta: dict) -> str:
         "",
         f"Dataset `{cfg['dataset']}` at `{cfg['data']}`: {meta['n_samples']} samples, {len(meta['subjects'])} subjects; "
         f"input `{cfg['input']}` {cfg['size']}x{cfg['size']}; classes `{cfg['classes']}`; "
-        + f"{TrainConfig.from_dict(cfg).training_rule} ({cfg['val_subjects']} of each fold's training subjects); "
+        + f"{TrainConfig.from_dict(cfg).training_rule}; "
         f"leave-one-{cfg['loso_group_by']}-out over "
         f"{meta['folds_run']} folds{' (PARTIAL: not every subject was a test fold)' if meta.get('partial') else ''}; "
         f"seeds {seeds} (mean ± sd over seeds where a cell ran several).",

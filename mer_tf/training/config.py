@@ -171,10 +171,13 @@ class TrainConfig:
     @property
     def training_rule(self) -> str:
         """One phrase for reports: how the epochs ran and what the validation subjects did."""
+        drawn = f"{self.val_subjects} validation subjects drawn from the training subjects"
         if self.patience:
-            return (f"up to {self.epochs} epochs, early stopping (patience {self.patience}) on the validation "
-                    "subjects, which chose the epoch")
-        return f"{self.epochs} epochs ({self.lr_schedule} rate), the last kept; the validation subjects only scored"
+            return f"up to {self.epochs} epochs, early stopping (patience {self.patience}) on {drawn}, which chose the epoch"
+        rule = f"{self.epochs} epochs ({self.lr_schedule} rate), the last kept"
+        if self.val_subjects:
+            return f"{rule}; {drawn}, only scored"
+        return f"{rule}; no validation subjects: every training subject fitted"
 
     def input_spec(self):
         """The `mer_tf.data.InputSpec` of this config."""

@@ -224,7 +224,7 @@ def run_loso(
         "synthetic": config.dataset == "synthetic",
         "folds_run": len(folds),
         "partial": bool(max_folds),
-        "protocol": f"leave-one-{config.loso_group_by}-out; {config.training_rule} (drawn from each fold's training subjects)",
+        "protocol": f"leave-one-{config.loso_group_by}-out; {config.training_rule}",
         "folds": summaries,
         "validation_scores": validation,
         "selection": selection,
