@@ -145,7 +145,8 @@ def main(argv=None) -> int:
             config = _selection_split(TrainConfig.from_file(args.config, **overrides), args.selection_subjects)
             t0 = time.time()
             report = _finished_report(Path(args.out) / name, config)
-            if report is None:
+            reused = report is not None
+            if not reused:
                 result = run_loso(config, Path(args.out) / name)
                 report = {"validation_scores": result.validation, "selection": result.selection,
                           "scores": result.scores}
@@ -158,10 +159,10 @@ def main(argv=None) -> int:
                 "selection": {"subjects": report["selection"]["subjects"], **_pick(report["selection"]["scores"])}
                 if report.get("selection") else {},
                 "test": _pick(report.get("scores")),
-                "minutes": None if "folds_run" in report else round((time.time() - t0) / 60, 2),
+                "minutes": None if reused else round((time.time() - t0) / 60, 2),
                 "date": time.strftime("%Y-%m-%d %H:%M"),
             }
-            if "folds_run" in report:
+            if reused:
                 entry["reused"] = f"the finished report in {Path(args.out) / name} (same settings), not run again"
             with open(log_path, "a") as fh:
                 fh.write(json.dumps(entry) + "\n")
