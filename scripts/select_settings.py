@@ -134,11 +134,11 @@ def main(argv=None) -> int:
     for cand in candidates:
         if args.only and cand["name"] not in args.only:
             continue
+        own = {**base, **(cand.get("overrides") or {})}
+        own_seed = TrainConfig.from_file(args.config, **own).seed
         for seed in seeds:
-            overrides = {**base, **(cand.get("overrides") or {})}
-            name = cand["name"]
-            if seed != TrainConfig.from_file(args.config, **overrides).seed:
-                overrides, name = {**overrides, "seed": seed}, f"{name}_seed{seed}"
+            overrides, name = (own, cand["name"]) if seed == own_seed else \
+                ({**own, "seed": seed}, f"{cand['name']}_seed{seed}")
             if _key(overrides) in done:
                 print(f"{name}: in the log already, skipped")
                 continue
