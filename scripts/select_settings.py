@@ -71,12 +71,16 @@ _NOT_SETTINGS = ("data", "threads", "cache_dir")  # where it ran, not what ran
 
 def _finished_report(folder: Path, config) -> dict | None:
     """scores.json of a finished LOSO of exactly `config` in `folder`, else None."""
+    from mer_tf.training.config import TrainConfig
+
     try:
         report = json.loads((folder / "scores.json").read_text())
     except (OSError, ValueError):
         return None
     want = {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k not in _NOT_SETTINGS}
-    have = {k: v for k, v in (report.get("config") or {}).items() if k not in _NOT_SETTINGS}
+    # A setting added after the report was made ran at its default then (e.g. label_smoothing 0).
+    ran = {**json.loads(json.dumps(TrainConfig().to_dict())), **(report.get("config") or {})}
+    have = {k: v for k, v in ran.items() if k not in _NOT_SETTINGS}
     if report.get("partial") or have != want:
         return None
     return report

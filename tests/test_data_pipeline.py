@@ -91,3 +91,55 @@ def test_apex_augmentation_keeps_shape_and_changes_pixels():
 def test_class_weights_inverse_frequency():
     w = class_weights([0, 0, 0, 1], 3)
     assert w[0] == pytest.approx(4 / (2 * 3)) and w[1] == pytest.approx(4 / (2 * 1)) and w[2] == 1.0
+
+
+def test_soft_targets_smooth_mix_and_carry_the_class_weights():
+    from mer_tf.data.tf_dataset import SoftTargets
+
+    rng = np.random.default_rng(0)
+    images = rng.random((8, 8, 8, 3), dtype=np.float32)
+    labels = np.array([0, 0, 0, 0, 0, 1, 2, 2])
+    weights = class_weights(labels, 3)
+    plain = arrays_dataset(images, labels, batch_size=8, training=True, augmentation=Augmentation.none(),
+                           seed=3).element_spec
+    assert len(plain) == 2  # integer labels: no weights in the batch
+    smooth = SoftTargets(3, label_smoothing=0.1, class_weights=tuple(weights.values()))
+    x, y, w = next(iter(arrays_dataset(images, labels, batch_size=8, training=True,
+                                       augmentation=Augmentation.none(), seed=3, soft=smooth)))
+    y, w = y.numpy(), w.numpy()
+    hard = y.argmax(1)
+    np.testing.assert_allclose(y.max(1), 0.9 + 0.1 / 3, rtol=1e-6)
+    np.testing.assert_allclose(y.min(1), 0.1 / 3, rtol=1e-6)
+    np.testing.assert_allclose(w, [weights[int(c)] for c in hard], rtol=1e-6)  # the class weight of each label
+    # the images are untouched by smoothing: each is one of the inputs
+    assert all(np.any(np.all(np.isclose(images, xi), axis=(1, 2, 3))) for xi in x.numpy())
+
+    tf.random.set_seed(5)
+    mixed = SoftTargets(3, mixup=0.4, class_weights=tuple(weights.values()))
+    x, y, w = next(iter(arrays_dataset(images, labels, batch_size=8, training=True,
+                                       augmentation=Augmentation.none(), seed=3, soft=mixed)))
+    x, y, w = x.numpy(), y.numpy(), w.numpy()
+    np.testing.assert_allclose(y.sum(1), 1.0, rtol=1e-6)
+    assert np.any((y > 1e-6) & (y < 1 - 1e-6))  # blended targets (lam ~ Beta(0.4, 0.4) is almost never 0 or 1)
+    # every image is lam * one input + (1 - lam) * another, with the same lam as its target and weight
+    w_of = np.array([weights[c] for c in range(3)])
+    onehot = np.eye(3)[labels]
+    solved = 0
+    for xi, yi, wi in zip(x, y, w):
+        for i in range(8):
+            for j in range(8):
+                lam = 1.0 if i == j else None
+                if lam is None:
+                    d = (images[i] - images[j]).ravel()
+                    lam = float(np.dot(xi.ravel() - images[j].ravel(), d) / np.dot(d, d))
+                if np.allclose(lam * images[i] + (1 - lam) * images[j], xi, atol=1e-5):
+                    if np.allclose(lam * onehot[i] + (1 - lam) * onehot[j], yi, atol=1e-5):
+                        assert wi == pytest.approx(lam * w_of[labels[i]] + (1 - lam) * w_of[labels[j]], rel=1e-5)
+                        solved += 1
+                        break
+            else:
+                continue
+            break
+    assert solved == 8
+    with pytest.raises(ValueError, match="training batches only"):
+        arrays_dataset(images, labels, batch_size=8, soft=mixed)

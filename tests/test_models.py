@@ -141,3 +141,17 @@ def test_summary_counts_macs_by_hand():
     assert summary.total_macs == expected
     assert summary.total_params == build_eccnn((32, 32, 3), 7).count_params()
     assert "eccnn_local_region" in summary.format_table()
+
+
+def test_nll_loss_reads_a_distribution_as_soft_targets():
+    logits = np.random.default_rng(2).normal(size=(4, 3)).astype("float32")
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    labels = np.array([0, 2, 1, 1])
+    onehot = np.eye(3, dtype="float32")[labels]
+    np.testing.assert_allclose(np.asarray(nll_loss(onehot, log_probs)), np.asarray(nll_loss(labels, log_probs)),
+                               rtol=1e-6)
+    smooth = onehot * 0.9 + 0.1 / 3
+    expected = -(smooth * log_probs).sum(axis=1)
+    np.testing.assert_allclose(np.asarray(nll_loss(smooth, log_probs)), expected, rtol=1e-6)
+    keras_ce = keras.losses.categorical_crossentropy(smooth, logits, from_logits=True)
+    np.testing.assert_allclose(np.asarray(nll_loss(smooth, log_probs)), np.asarray(keras_ce), rtol=1e-5)

@@ -193,6 +193,12 @@ def test_select_settings_pools_seeds_and_reads_finished_reports(tmp_path):
     same = TrainConfig.from_file(config, epochs=1, data="elsewhere", threads=2)  # where it ran does not matter
     assert script._finished_report(out / "inc", same) is not None
     assert script._finished_report(out / "inc", TrainConfig.from_file(config, epochs=3)) is None
+    # a setting added after the report was made counts at its default, the value the report ran with
+    report = json.loads((out / "inc" / "scores.json").read_text())
+    (out / "inc" / "scores.json").write_text(json.dumps(
+        {**report, "config": {k: v for k, v in report["config"].items() if k not in ("mixup", "label_smoothing")}}))
+    assert script._finished_report(out / "inc", same) is not None
+    assert script._finished_report(out / "inc", TrainConfig.from_file(config, epochs=1, mixup=0.2)) is None
     report = json.loads((out / "inc" / "scores.json").read_text())
     (out / "inc" / "scores.json").write_text(json.dumps({**report, "partial": True}))
     assert script._finished_report(out / "inc", same) is None

@@ -195,3 +195,42 @@ def test_the_training_rule_says_what_the_validation_subjects_did():
     assert "which chose the epoch" in TrainConfig(patience=6).training_rule
     assert TrainConfig(patience=0, val_subjects=0).training_rule.endswith(
         "no validation subjects: every training subject fitted")
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_label_smoothing_and_mixup_train_score_and_reload(tiny, tmp_path, light):
+    """Soft targets train through fit (LOSO's light folds too); validation stays plain NLL on one-hot labels."""
+    from mer_tf.training.fit import fit_model
+    from mer_tf.training.samples import split_validation
+
+    samples, cache = tiny
+    config = _config(cache, epochs=2, patience=0, label_smoothing=0.1, mixup=0.2)
+    assert config.soft_targets and not _config(cache).soft_targets
+    train_s, val_s = split_validation(samples, config.val_subjects, config.seed, config.loso_group_by)
+    store = FeatureStore(config.input_spec(), cache)
+    store.ensure(samples, progress=False)
+    model, history = fit_model(config, train_s, val_s, store, tmp_path / "w", light=light)
+    assert history["epochs_run"] == 2
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert len(history[key]) == 2 and all(np.isfinite(history[key])), key
+    assert all(0.0 <= a <= 1.0 for a in history["val_accuracy"] + history["accuracy"])
+    # the validation loss is the NLL of the integer labels: recompute it from the model's own output
+    x = np.stack([store.load(s).image for s in val_s])
+    from mer_tf.training.samples import label_indices
+
+    y = label_indices(val_s, config.class_names, config.class_scheme)
+    logp = model.predict(x, verbose=0)
+    assert history["val_loss"][-1] == pytest.approx(float(-logp[np.arange(len(y)), y].mean()), rel=1e-3)
+    if not light:
+        result = train(config, tmp_path / "model", samples=samples, progress=False)
+        assert result.history["epochs_run"] == 2
+        folder = ModelFolder.load(tmp_path / "model")
+        assert folder.keras_model().predict(x[:2], verbose=0).shape == (2, 7)
+        assert json.loads((tmp_path / "model" / "config.json").read_text())["mixup"] == 0.2
+
+
+def test_bad_smoothing_or_mixup_is_named():
+    with pytest.raises(ValueError, match="label_smoothing=1.0"):
+        TrainConfig(label_smoothing=1.0)
+    with pytest.raises(ValueError, match="mixup=-0.1"):
+        TrainConfig(mixup=-0.1)

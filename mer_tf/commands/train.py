@@ -20,7 +20,7 @@ _FIELDS = {
     "cache_dir": "cache_dir", "landmarks": "landmarks", "detector": "detector", "landmarker": "landmarker",
     "flow_method": "flow_method", "classes": "classes", "max_samples_per_subject": "max_samples_per_subject",
     "ecrl": "ecrl", "augment": "augment", "patience": "patience", "lr_schedule": "lr_schedule", "threads": "threads", "group_by": "loso_group_by",
-    "test_subjects": "test_subjects",
+    "test_subjects": "test_subjects", "label_smoothing": "label_smoothing", "mixup": "mixup",
 }  # fmt: skip
 
 
@@ -62,6 +62,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
     parser.add_argument("--threads", type=int, help="TensorFlow intra-op threads")
     parser.add_argument("--no-ecrl", dest="ecrl", action="store_const", const=False, default=None)
     parser.add_argument("--no-augment", dest="augment", action="store_const", const=False, default=None)
+    parser.add_argument("--label-smoothing", type=float, metavar="EPS",
+                        help="label smoothing of the training targets (0: off, the default; 0.1 is usual)")
+    parser.add_argument("--mixup", type=float, metavar="ALPHA",
+                        help="mixup of the training batches, lam ~ Beta(ALPHA, ALPHA) (0: off, the default; 0.2 is usual)")
 
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@
 from mer_tf.data.feature_store import FeatureStore, SampleFeatures, default_cache_dir
 from mer_tf.data.input_spec import INPUT_MODES, LANDMARK_SOURCES, InputSpec
 
-_TF_NAMES = ("Augmentation", "make_dataset", "arrays_dataset", "class_weights")
+_TF_NAMES = ("Augmentation", "SoftTargets", "make_dataset", "arrays_dataset", "class_weights")
 
 
 def __getattr__(name):

@@ -40,6 +40,31 @@ class Augmentation:
         return cls(False, 0.0, 0.0, 0.0, 0.0)
 
 
+@dataclass(frozen=True)
+class SoftTargets:
+    """Training targets as class distributions instead of class indices.
+
+    Batches then hold (image, target (B, C) float32, weight (B,) float32):
+    `nll_loss` reads a (B, C) target as a distribution, and the class
+    weights travel as per-sample weights (Keras's `class_weight` only
+    understands integer labels).
+
+    Args:
+        num_classes: C.
+        label_smoothing: eps: the target is (1 - eps) * one-hot + eps / C
+            (Szegedy et al. 2016).
+        mixup: alpha of mixup (Zhang et al. 2018): each batch draws
+            lam ~ Beta(alpha, alpha) and a permutation p, then images,
+            targets and weights become lam * x + (1 - lam) * x[p]; 0 = off.
+        class_weights: weight of each class (`class_weights`); None = 1.
+    """
+
+    num_classes: int
+    label_smoothing: float = 0.0
+    mixup: float = 0.0
+    class_weights: tuple[float, ...] | None = None
+
+
 # np.load parses each header with ast.literal_eval, and CPython 3.11.7 can fail
 # ("AST constructor recursion depth mismatch") when two threads parse at once:
 # tf.data's parallel map calls this from several threads. The GIL serializes
@@ -104,6 +129,7 @@ def make_dataset(
     training: bool = False,
     augmentation: Augmentation | None = None,
     seed: int = 0,
+    soft: SoftTargets | None = None,
 ) -> tf.data.Dataset:
     """The tf.data pipeline over cached feature files.
 
@@ -120,9 +146,12 @@ def make_dataset(
         training: shuffle and augment.
         augmentation: defaults to `Augmentation()` when training.
         seed: shuffle seed.
+        soft: targets as distributions (label smoothing, mixup: `SoftTargets`,
+            training only); None = integer labels.
 
     Returns:
-        A dataset of (image (B, S, S, 3) float32, label (B,) int32).
+        A dataset of (image (B, S, S, 3) float32, label (B,) int32), or with
+        `soft`, of (image, target (B, C) float32, weight (B,) float32).
     """
     if len(paths) != len(labels):
         raise ValueError(f"{len(paths)} feature files for {len(labels)} labels; pass one label per file.")
@@ -138,7 +167,7 @@ def make_dataset(
         return image, label
 
     ds = ds.map(load, num_parallel_calls=AUTOTUNE).cache()
-    return _finish(ds, len(paths), batch_size, mode, training, augmentation, seed)
+    return _finish(ds, len(paths), batch_size, mode, training, augmentation, seed, soft)
 
 
 def arrays_dataset(
@@ -150,19 +179,49 @@ def arrays_dataset(
     training: bool = False,
     augmentation: Augmentation | None = None,
     seed: int = 0,
+    soft: SoftTargets | None = None,
 ) -> tf.data.Dataset:
     """The same pipeline from in-memory arrays (benchmarks, Python callers)."""
     ds = tf.data.Dataset.from_tensor_slices((np.asarray(images, np.float32), np.asarray(labels, np.int32)))
-    return _finish(ds, len(images), batch_size, mode, training, augmentation, seed)
+    return _finish(ds, len(images), batch_size, mode, training, augmentation, seed, soft)
 
 
-def _finish(ds, n, batch_size, mode, training, augmentation, seed):
+def _finish(ds, n, batch_size, mode, training, augmentation, seed, soft=None):
+    if soft is not None and not training:
+        raise ValueError("Soft targets (label smoothing, mixup) are for training batches only; "
+                         "validation and test sets keep integer labels.")
     if training:
         aug = augmentation if augmentation is not None else Augmentation()
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
         if aug != Augmentation.none():
             ds = ds.map(lambda x, y: (_augment(x, aug, mode), y), num_parallel_calls=AUTOTUNE)
-    return ds.batch(batch_size).prefetch(AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if soft is not None:
+        ds = ds.map(lambda x, y: _soften(x, y, soft), num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)
+
+
+def _soften(images: tf.Tensor, labels: tf.Tensor, soft: SoftTargets):
+    """One batch's (images, targets, weights) under `soft` (see `SoftTargets`)."""
+    c = int(soft.num_classes)
+    if not 0.0 <= soft.label_smoothing < 1.0 or soft.mixup < 0.0:
+        raise ValueError(f"label_smoothing must be in [0, 1) and mixup >= 0. Received: {soft}")
+    weights = tf.ones(c) if soft.class_weights is None else tf.constant(soft.class_weights, tf.float32)
+    if len(weights.shape) != 1 or weights.shape[0] != c:
+        raise ValueError(f"class_weights needs one weight per class ({c}). Received: {soft.class_weights}")
+    labels = tf.cast(labels, tf.int32)
+    targets = tf.one_hot(labels, c, dtype=tf.float32)
+    w = tf.gather(weights, labels)
+    if soft.mixup > 0:
+        a = tf.random.gamma((), soft.mixup)
+        lam = a / (a + tf.random.gamma((), soft.mixup))
+        perm = tf.random.shuffle(tf.range(tf.shape(labels)[0]))
+        images = lam * images + (1.0 - lam) * tf.gather(images, perm)
+        targets = lam * targets + (1.0 - lam) * tf.gather(targets, perm)
+        w = lam * w + (1.0 - lam) * tf.gather(w, perm)
+    if soft.label_smoothing > 0:
+        targets = targets * (1.0 - soft.label_smoothing) + soft.label_smoothing / c
+    return images, targets, w
 
 
 def class_weights(labels: Sequence[int], num_classes: int) -> dict[int, float]:

@@ -70,6 +70,11 @@ class TrainConfig:
             moved the face by more than the micro-expression does and the
             apex model stopped learning (validation accuracy 0.21 vs 0.79).
         aug_rotation: largest rotation in degrees.
+        label_smoothing: eps of label smoothing (0 = off): each training
+            target is (1 - eps) * one-hot + eps / C.
+        mixup: alpha of mixup (0 = off): each training batch is blended with
+            a shuffled copy of itself by lam ~ Beta(alpha, alpha), targets
+            and class weights too (`mer_tf.data.SoftTargets`).
         steps_per_epoch: cap on steps per epoch (tiny runs and tests); None = all.
         seed: seeds Python, NumPy, TensorFlow, the split and the shuffle.
         threads: TensorFlow intra-op threads per process (shared 2-core box).
@@ -110,6 +115,8 @@ class TrainConfig:
     augment: bool = True
     aug_shift: float = 0.02
     aug_rotation: float = 2.0
+    label_smoothing: float = 0.0
+    mixup: float = 0.0
     steps_per_epoch: int | None = None
     seed: int = 0
     threads: int = 1
@@ -149,6 +156,11 @@ class TrainConfig:
             raise ValueError(f"`patience` must be >= 0 (0: no early stopping). Received: patience={self.patience}")
         if int(self.score_subjects) < 0:
             raise ValueError(f"`score_subjects` must be >= 0. Received: score_subjects={self.score_subjects}")
+        if not 0.0 <= float(self.label_smoothing) < 1.0:
+            raise ValueError("`label_smoothing` must be in [0, 1) (0: off; 0.1 is usual). "
+                             f"Received: label_smoothing={self.label_smoothing}")
+        if float(self.mixup) < 0.0:
+            raise ValueError(f"`mixup` must be >= 0 (0: off; 0.2 is usual). Received: mixup={self.mixup}")
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 
@@ -161,6 +173,11 @@ class TrainConfig:
 
             return "megc3" if is_release(Path(self.data).expanduser()) else "seven"
         return "megc3" if self.dataset in ("composite", "megc2019") else "seven"
+
+    @property
+    def soft_targets(self) -> bool:
+        """True when training targets are distributions (label smoothing or mixup)."""
+        return float(self.label_smoothing) > 0 or float(self.mixup) > 0
 
     @property
     def class_names(self) -> tuple[str, ...]:

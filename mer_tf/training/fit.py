@@ -42,10 +42,13 @@ def build(config: TrainConfig, input_shape: tuple[int, int, int], steps_per_exec
     if config.model == "eccnn":
         kwargs.update(pooling_layers=config.pooling, local_region=config.local_region)
     model = build_model(config.model, input_shape=input_shape, num_classes=len(config.class_names), **kwargs)
+    # Soft training targets (label smoothing, mixup) are (B, C) distributions; the
+    # validation labels are then one-hot, so one accuracy metric reads both.
+    accuracy = keras.metrics.CategoricalAccuracy if config.soft_targets else keras.metrics.SparseCategoricalAccuracy
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=nll_loss,
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        metrics=[accuracy(name="accuracy")],
         steps_per_execution=steps_per_execution,
     )
     return model
@@ -145,8 +148,9 @@ def fit_model(
     `resumed_at` says where the resume happened (0: none).
     """
     import keras
+    import tensorflow as tf
 
-    from mer_tf.data.tf_dataset import Augmentation, class_weights, make_dataset
+    from mer_tf.data.tf_dataset import Augmentation, SoftTargets, class_weights, make_dataset
 
     work_dir = Path(work_dir)
     if not light:
@@ -158,6 +162,11 @@ def fit_model(
         if config.augment
         else Augmentation.none()
     )
+    weights = class_weights(y_train, len(classes)) if config.class_weights else None
+    soft = None
+    if config.soft_targets:  # the class weights then travel with the batches, as per-sample weights
+        soft = SoftTargets(len(classes), float(config.label_smoothing), float(config.mixup),
+                           tuple(weights[c] for c in range(len(classes))) if weights else None)
     train_ds = make_dataset(
         [store.path(s) for s in train_samples],
         y_train,
@@ -166,11 +175,14 @@ def fit_model(
         training=True,
         augmentation=aug,
         seed=config.seed,
+        soft=soft,
     )
     val_ds = None
     if val_samples:
         y_val = label_indices(val_samples, classes, scheme)
         val_ds = make_dataset([store.path(s) for s in val_samples], y_val, batch_size=64, mode=config.input)
+        if soft is not None:  # one-hot, not smoothed: the validation loss stays the plain NLL
+            val_ds = val_ds.map(lambda x, y: (x, tf.one_hot(y, len(classes))))
     if config.steps_per_epoch:
         train_ds = train_ds.repeat()  # a capped epoch must not run dry
     shape = tuple(train_ds.element_spec[0].shape[1:])
@@ -206,7 +218,7 @@ def fit_model(
         validation_data=val_ds,
         epochs=config.epochs,
         steps_per_epoch=config.steps_per_epoch or None,
-        class_weight=class_weights(y_train, len(classes)) if config.class_weights else None,
+        class_weight=weights if soft is None else None,
         callbacks=cbs,
         shuffle=False,  # tf.data already shuffles
         verbose=verbose,
