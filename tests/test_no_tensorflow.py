@@ -17,6 +17,7 @@ CORE_MODULES = [
     "mer_tf.fusion",
     "mer_tf.metrics",
     "mer_tf.paired",
+    "mer_tf.epoch_trace",
     "mer_tf.model_folder",
     "edge",
     "edge.cli",

@@ -20,6 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_ray_arguments(parser)
     parser.add_argument("--ecrl-only", action="store_true",
                         help="score ECRL alone (calibrated per fold on the training subjects; no CNN, no TensorFlow)")
+    parser.add_argument("--trace-epochs", action="store_true",
+                        help="also predict each test subject after every epoch (epoch_trace.json): read with "
+                        "scripts/epoch_trace.py what choosing the epoch on the test subject, as some published "
+                        "code does, would report; the report's own scores are unchanged")
     parser.add_argument("--out", default="reports/loso",
                         help="report folder (replaced only if empty or an earlier `mer loso` report)")
     parser.add_argument("--overwrite", action="store_true",
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     result = run_loso(config, args.out, use_ray=not args.no_ray, address=args.address, max_folds=args.max_folds,
-                      overwrite=args.overwrite)
+                      overwrite=args.overwrite, trace_epochs=args.trace_epochs)
     meta = {"synthetic": config.dataset == "synthetic"}
     print(summary_text(result.scores, result.ms_per_sample, meta))
     print(f"folds: {len(result.folds)}{' (partial)' if args.max_folds else ''}")

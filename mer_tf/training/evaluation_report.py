@@ -39,11 +39,13 @@ def write_evaluation(
     kind: str = "evaluation",
     overwrite: bool = False,
     inputs: dict | None = None,
+    extra_json: dict | None = None,
 ) -> dict[str, Path]:
     """Write the evaluation folder atomically; returns artifact name -> path.
 
     `val_rows`: predictions on the validation subjects (validation_predictions.csv).
     `kind` ("evaluation" or "loso"), `overwrite` and `inputs`: see `mer_tf.outputs.check_folder`.
+    `extra_json`: file name -> JSON-serializable content, written into the same folder.
     """
     out_dir = Path(out_dir)
     names = []
@@ -56,6 +58,9 @@ def write_evaluation(
             names.append("validation_predictions.csv")
         write_json(tmp / "scores.json", {"scores": scores, "ms_per_sample": timing, **meta})
         names.append("scores.json")
+        for name, content in (extra_json or {}).items():
+            write_json(tmp / name, content)
+            names.append(name)
         atomic_write_text(tmp / "summary.txt", summary_text(scores, timing, meta) + "\n")
         names.append("summary.txt")
         tag = " (synthetic)" if meta.get("synthetic") else ""

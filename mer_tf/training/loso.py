@@ -65,8 +65,10 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     configure_tensorflow(min(cfg.threads, env_threads()), cfg.seed)
     train, val, test = fold["train"], fold["val"], fold["test"]
     store = FeatureStore(cfg.input_spec(), cfg.cache_dir)
+    trace = _test_trace(np.stack([store.load(s).image for s in test])) if fold.get("trace_epochs") else None
     t0 = time.perf_counter()
-    model, history = fit_model(cfg, train, val, store, Path(work_dir), light=True)
+    model, history = fit_model(cfg, train, val, store, Path(work_dir), light=True,
+                               callbacks=[trace] if trace is not None else None)
     fit_s = time.perf_counter() - t0
     ecrl = None
     if cfg.ecrl:
@@ -99,7 +101,29 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
         "n_test": len(test),
         "val_subjects": sorted({s.subject for s in val}),
         "score_subjects": sorted({s.subject for s in fold.get("score", [])}),
+        **({"epoch_trace": trace.predicted} if trace is not None else {}),
     }
+
+
+def _test_trace(images: np.ndarray):
+    """A Keras callback keeping the test subject's predicted class after every epoch.
+
+    For `run_loso(trace_epochs=True)` only: it reads what choosing each fold's
+    epoch on its own test subject would report (`mer_tf.epoch_trace`). It
+    never changes the fit, and nothing is chosen with it.
+    """
+    import keras
+
+    class TestTrace(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.predicted: list[list[int]] = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            logp = np.asarray(self.model(images, training=False))
+            self.predicted.append(logp.argmax(axis=1).astype(int).tolist())
+
+    return TestTrace()
 
 
 def _normal_priority() -> None:
@@ -174,6 +198,7 @@ def run_loso(
     max_folds: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    trace_epochs: bool = False,
 ) -> LosoResult:
     """Leave-one-subject-out: one Ray task per fold, predictions pooled, then scored.
 
@@ -186,6 +211,10 @@ def run_loso(
         max_folds: run only the first N folds (quick looks; the report says so).
         progress: tqdm bars.
         overwrite: replace `out_dir` even when mer-tf did not write it (`mer_tf.outputs`).
+        trace_epochs: also predict each fold's test subject after every epoch and
+            write `epoch_trace.json` (`mer_tf.epoch_trace` reads it): what a
+            protocol that picks each fold's epoch on its test subject would
+            report. An analysis of published protocols; it changes no score.
 
     Returns:
         A `LosoResult` with the pooled scores and the artifact paths.
@@ -201,14 +230,21 @@ def run_loso(
     samples = list(samples) if samples is not None else load_samples(config)
     FeatureStore(config.input_spec(), config.cache_dir).ensure(samples, progress=progress)
     folds = make_folds(config, samples, max_folds)
+    if trace_epochs:
+        folds = [{**f, "trace_epochs": True} for f in folds]
     tasks = [{"config": config.to_dict(), "fold": f, "work_dir": str(work_root / f"fold-{i:03d}")} for i, f in enumerate(folds)]
     results = run_tasks(run_fold, tasks, use_ray=use_ray, address=address, desc="LOSO folds", progress=progress)
     rows = [r for res in results for r in res["rows"]]
     timing = merge_timing([res["timing"] for res in results])
     val_rows = [r for res in results for r in res.get("val_rows", [])]
     score_rows_ = [r for res in results for r in res.get("score_rows", [])]
-    summaries = [{k: v for k, v in res.items() if k not in ("rows", "val_rows", "score_rows", "timing")}
+    summaries = [{k: v for k, v in res.items() if k not in ("rows", "val_rows", "score_rows", "timing", "epoch_trace")}
                  for res in results]
+    extra = {}
+    if trace_epochs:
+        from mer_tf.epoch_trace import make_trace
+
+        extra["epoch_trace.json"] = make_trace(config.class_names, results)
     scores = score_rows(rows, config.class_names)
     # the validation subjects of every fold, pooled: for choosing settings, never the test folds
     validation = score_rows(val_rows, config.class_names) if val_rows else {}
@@ -232,6 +268,6 @@ def run_loso(
     }
     paths = write_evaluation(out_dir, rows, scores, timing, config.class_names, meta,
                              title=f"LOSO {config.model} ({config.input})", val_rows=val_rows,
-                             kind="loso", overwrite=overwrite, inputs=inputs)
+                             kind="loso", overwrite=overwrite, inputs=inputs, extra_json=extra)
     shutil.rmtree(work_root, ignore_errors=True)
     return LosoResult(out_dir, paths, scores, timing, summaries, validation, policies, selection)
