@@ -9,6 +9,7 @@ from mer_tf.layers.drml_region_layer import DRMLRegionLayer
 from mer_tf.layers.local_region_layer import LocalRegionLayer, region_bounds
 from mer_tf.layers.locally_connected_2d import LocallyConnected2D
 from mer_tf.layers.log_softmax import LogSoftmax
+from mer_tf.layers.mirror import Mirror
 
 __all__ = [
     "LEGACY",
@@ -16,6 +17,7 @@ __all__ = [
     "LocalRegionLayer",
     "LocallyConnected2D",
     "LogSoftmax",
+    "Mirror",
     "keras",
     "region_bounds",
 ]

@@ -89,6 +89,10 @@ if LEGACY:
             return tf.add(x1, x2)
 
         @staticmethod
+        def flip(x, axis=None):
+            return tf.reverse(x, [axis])
+
+        @staticmethod
         def log_softmax(x, axis=-1):
             return tf.nn.log_softmax(x, axis=axis)
 

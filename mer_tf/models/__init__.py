@@ -5,6 +5,7 @@ from mer_tf.models.convnet import build_convnet
 from mer_tf.models.drml import build_drml
 from mer_tf.models.eccnn import DEFAULT_INPUT_SIZE, build_eccnn
 from mer_tf.models.eccnn_options import ECCNNOptions
+from mer_tf.models.flip_average import flip_average
 from mer_tf.models.lcn import build_lcn
 from mer_tf.models.losses import nll_loss
 from mer_tf.models.registry import MODEL_NAMES, build_model, build_model_from_config, model_config
@@ -20,6 +21,7 @@ __all__ = [
     "build_lcn",
     "build_model",
     "build_model_from_config",
+    "flip_average",
     "model_config",
     "nll_loss",
 ]

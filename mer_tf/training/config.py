@@ -75,6 +75,10 @@ class TrainConfig:
         mixup: alpha of mixup (0 = off): each training batch is blended with
             a shuffled copy of itself by lam ~ Beta(alpha, alpha), targets
             and class weights too (`mer_tf.data.SoftTargets`).
+        flip_average: predict on each input and its mirror image and average
+            the two (test-time augmentation, `mer_tf.models.flip_average`):
+            the trained model is wrapped after the fit, so LOSO scores,
+            saved models and exports all predict this way (twice the CNN cost).
         steps_per_epoch: cap on steps per epoch (tiny runs and tests); None = all.
         seed: seeds Python, NumPy, TensorFlow, the split and the shuffle.
         threads: TensorFlow intra-op threads per process (shared 2-core box).
@@ -117,6 +121,7 @@ class TrainConfig:
     aug_rotation: float = 2.0
     label_smoothing: float = 0.0
     mixup: float = 0.0
+    flip_average: bool = False
     steps_per_epoch: int | None = None
     seed: int = 0
     threads: int = 1

@@ -138,7 +138,8 @@ def fit_model(
 
     Returns:
         (model, history dict). The model holds the best validation weights
-        under early stopping, and the last epoch's weights with patience 0.
+        under early stopping, and the last epoch's weights with patience 0;
+        with `config.flip_average` it comes wrapped (`flip_average`).
 
     After a resume, Keras restores the weights and the epoch counter but not
     the callbacks' memory: the best-so-far validation loss and the
@@ -234,6 +235,10 @@ def fit_model(
     hist["epochs_run"] = len(order)
     new = len(next(iter(history.history.values()), []))
     hist["resumed_at"] = len(order) - new if new < len(order) else 0
+    if config.flip_average:  # after the fit: training saw single images (mirrored by the augmentation)
+        from mer_tf.models import flip_average
+
+        model = flip_average(model, config.input)
     return model, hist
 
 

@@ -1,0 +1,95 @@
+"""Test-time mirror averaging: the Mirror layer, the flip_average wrapper, its fit, save, reload and TFLite export."""
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow", reason="needs TensorFlow (extra [train])")
+
+from mer_tf.layers import Mirror  # noqa: E402
+from mer_tf.models import build_model, flip_average  # noqa: E402
+from mer_tf.models.flip_average import unwrap  # noqa: E402
+
+SIZE = 28
+
+
+def _x(n=6, seed=3):
+    return np.random.default_rng(seed).uniform(0, 1, size=(n, SIZE, SIZE, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("mode", ["apex", "flow", "flow_image"])
+def test_mirror_flips_the_columns_and_turns_the_horizontal_flow(mode):
+    x = _x()
+    y = np.asarray(Mirror(mode)(x))
+    np.testing.assert_allclose(y[..., 1:], x[:, :, ::-1, 1:])
+    u = x[:, :, ::-1, 0]
+    np.testing.assert_allclose(y[..., 0], {"apex": u, "flow": -u, "flow_image": 1.0 - u}[mode], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(Mirror(mode)(y)), x, atol=1e-6)  # a mirror twice is the identity
+
+
+def test_an_unknown_mirror_mode_is_named():
+    with pytest.raises(ValueError, match="mode='optical'"):
+        Mirror("optical")
+
+
+def test_the_average_is_a_distribution_that_no_mirror_can_change():
+    base = build_model("eccnn", input_shape=(SIZE, SIZE, 3), num_classes=3)
+    x = _x()
+    single = base.predict(x, verbose=0)
+    wrapped = flip_average(base, "flow_image")
+    assert wrapped.name == "eccnn_flip_average" and unwrap(wrapped) is base and unwrap(base) is base
+    both = wrapped.predict(x, verbose=0)
+    mirrored = base.predict(np.asarray(Mirror("flow_image")(x)), verbose=0)
+    mean = (single + mirrored) / 2
+    expected = mean - np.log(np.exp(mean).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(both, expected, atol=1e-5)
+    np.testing.assert_allclose(np.exp(both).sum(axis=1), 1.0, atol=1e-5)
+    # the point of it: the image and its mirror image get the same verdict
+    np.testing.assert_allclose(wrapped.predict(np.asarray(Mirror("flow_image")(x)), verbose=0), both, atol=1e-5)
+    assert not np.allclose(single, mirrored, atol=1e-4)  # while the single model does tell them apart
+    with pytest.raises(ValueError, match="already a flip_average wrapper"):
+        flip_average(wrapped, "flow_image")
+
+
+def test_a_wrapped_model_saves_reloads_and_converts_to_builtin_tflite(tmp_path):
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+
+    wrapped = flip_average(build_model("eccnn", input_shape=(SIZE, SIZE, 3), num_classes=3), "flow")
+    x = _x(4) - 0.5
+    expected = wrapped.predict(x, verbose=0)
+    wrapped.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    np.testing.assert_allclose(again.predict(x, verbose=0), expected, atol=1e-6)
+    converter = tf.lite.TFLiteConverter.from_keras_model(again)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex fallback
+    interpreter = Interpreter(model_content=converter.convert())
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    for i in range(len(x)):
+        interpreter.set_tensor(inp["index"], x[i : i + 1])
+        interpreter.invoke()
+        np.testing.assert_allclose(interpreter.get_tensor(out["index"])[0], expected[i], atol=1e-4)
+
+
+def test_fit_model_wraps_after_training_and_train_saves_the_wrapped_model(tmp_path):
+    from mer_tf.data import FeatureStore
+    from mer_tf.model_folder import ModelFolder
+    from mer_tf.training import TrainConfig, train
+    from mer_tf.training.fit import fit_model
+    from mer_tf.training.samples import split_validation
+    from test_training_helpers import make_samples
+
+    samples = make_samples(tmp_path / "data")
+    config = TrainConfig(data="unused", epochs=1, steps_per_epoch=2, batch_size=4, val_subjects=1, patience=0,
+                         cache_dir=str(tmp_path / "cache"), ecrl=False, flip_average=True)
+    train_s, val_s = split_validation(samples, config.val_subjects, config.seed, config.loso_group_by)
+    store = FeatureStore(config.input_spec(), config.cache_dir)
+    store.ensure(samples, progress=False)
+    model, _ = fit_model(config, train_s, val_s, store, tmp_path / "w", light=True)
+    assert model.name.endswith("_flip_average")
+    x = np.stack([store.load(s).image for s in val_s])
+    np.testing.assert_allclose(model.predict(np.asarray(Mirror(config.input)(x)), verbose=0),
+                               model.predict(x, verbose=0), atol=1e-5)
+    train(config, tmp_path / "model", samples=samples, progress=False)
+    reloaded = ModelFolder.load(tmp_path / "model").keras_model()
+    assert reloaded.name.endswith("_flip_average")
