@@ -86,15 +86,19 @@ def run_qat(folder, model, train, calib, out_dir: str | os.PathLike, qat: bool =
     tasks = (["qat"] if qat else []) + (["prune"] if prune is not None else [])
     if not tasks:
         return {}
+    from mer_tf.models.flip_average import unwrap
+
     python = qat_python_path(python)
     out_dir = Path(out_dir)
+    single = unwrap(model)  # a flip-averaged model: fine-tune the single pass, wrap it again in the worker
     with tempfile.TemporaryDirectory(prefix="mer_tf_qat_") as tmp:
         tmp = Path(tmp)
-        _save_weights(model, tmp / "weights.npz")
+        _save_weights(single, tmp / "weights.npz")
         np.savez(tmp / "train.npz", x=train.x, y=train.y)
         np.savez(tmp / "calib.npz", x=calib.x)
         spec = {
-            "model_config": model_config_of(folder, model),
+            "model_config": model_config_of(folder, single),
+            "flip_average": str(folder.config.get("input", "apex")) if single is not model else None,
             "weights": str(tmp / "weights.npz"),
             "train": str(tmp / "train.npz"),
             "calib": str(tmp / "calib.npz"),

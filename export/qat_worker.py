@@ -214,7 +214,7 @@ def main(spec_path: str) -> int:
     from export.quantization import QuantizationConfig
     from export.tflite_exporter import TFLiteExporter
     from mer_tf.layers.backend import LEGACY, keras
-    from mer_tf.models import build_model_from_config
+    from mer_tf.models import build_model_from_config, flip_average
 
     if not LEGACY:
         raise RuntimeError("the QAT worker must run on tf_keras (TF_USE_LEGACY_KERAS=1)")
@@ -230,12 +230,13 @@ def main(spec_path: str) -> int:
     meta = {"labels": ["_"], "preprocess": {}}  # the main environment embeds the real metadata
     outputs, info = {}, {"tf_keras": keras.__version__, "tensorflow": tf.__version__}
     name = spec["model_config"]["model"]
+    mode = spec.get("flip_average")  # the trained model averaged over mirror images: so do the exports
     if "qat" in spec["tasks"]:
         model, scope = quantization_aware(base, spec, train)
         import tensorflow_model_optimization as tfmot
 
         with tfmot.quantization.keras.quantize_scope(scope):
-            exporter = TFLiteExporter(model, meta)
+            exporter = TFLiteExporter(flip_average(model, mode) if mode else model, meta)
             path = os.path.join(spec["out_dir"], f"{name}_qat_int8.tflite.bare")
             open(path, "wb").write(exporter.convert(QuantizationConfig.for_int8(calib)))
             exporter.close()
@@ -243,7 +244,7 @@ def main(spec_path: str) -> int:
     if "prune" in spec["tasks"]:
         model, sparsity = pruned(base, spec, train)
         info["measured_sparsity"] = sparsity
-        exporter = TFLiteExporter(model, meta)
+        exporter = TFLiteExporter(flip_average(model, mode) if mode else model, meta)
         for variant, config in (("pruned_float32", QuantizationConfig.for_float32()),
                                 ("pruned_int8", QuantizationConfig.for_int8(calib))):
             path = os.path.join(spec["out_dir"], f"{name}_{variant}.tflite.bare")

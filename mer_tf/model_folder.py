@@ -157,8 +157,12 @@ class ModelFolder:
 
     def input_metadata(self) -> dict[str, Any]:
         """What the device must feed: `input_mode` ("apex" face or "flow": onset->apex u, v, strain)
-        and, when the folder has it, `input_spec` (input.json: flow method, landmark backends)."""
-        out: dict[str, Any] = {"input_mode": str(self.config.get("input", "apex"))}
+        and, when the folder has it, `input_spec` (input.json: flow method, landmark backends).
+
+        `flip_average` says the model averages each input with its mirror image
+        inside its own graph (nothing for the device to do; the CNN costs twice)."""
+        out: dict[str, Any] = {"input_mode": str(self.config.get("input", "apex")),
+                               "flip_average": bool(self.config.get("flip_average", False))}
         if (self.path / "input.json").is_file():
             out["input_spec"] = _read_json(self.path / "input.json")
         return out

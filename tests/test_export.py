@@ -154,3 +154,24 @@ def test_export_bundle_flag_writes_a_device_bundle(exported, tmp_path, capsys):
         assert b.model.name == "eccnn_int8.tflite" and b.meta["model_info"]["variant"] == "int8"
     assert main(["export", str(folder), str(tmp_path / "o2"), "--variants", "float32", "--bundle"]) == 2
     assert "--bundle int8: that variant is not exported" in capsys.readouterr().err
+
+
+def test_a_flip_averaged_model_exports_whole_and_every_variant_ignores_the_mirror(tmp_path):
+    """`flip_average: true`: the mirror and the average are in the flatbuffer; LiteRT gives x and its mirror one verdict."""
+    folder = make_model_folder(tmp_path, steps=24, flip=True)
+    manifest = export_model(folder, tmp_path / "out", variants="float32,int8", representative=16, check_samples=16,
+                            progress=False)
+    x = np.load(tmp_path / "arrays.npz")["x"][:8]
+    for variant in ("float32", "int8"):
+        path = tmp_path / "out" / manifest["variants"][variant]["file"]
+        meta = tflite_metadata.read(path)
+        assert meta["flip_average"] is True and meta["input_mode"] == "apex"
+        lite = LiteRTModel(path)
+        assert "REVERSE_V2" in lite.op_names()
+        direct, mirrored = lite(x), lite(x[:, :, ::-1])
+        if variant == "float32":
+            np.testing.assert_allclose(direct, mirrored, atol=1e-4)
+            assert manifest["variants"][variant]["check_forward"]["max_abs_diff"] < 1e-4
+        else:
+            assert (direct.argmax(1) == mirrored.argmax(1)).mean() >= 0.75
+            assert manifest["variants"][variant]["check_forward"]["top1_agreement"] >= 0.75

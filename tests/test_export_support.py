@@ -38,11 +38,14 @@ def make_arrays(per_class_subject: int = 3, seed: int = 0) -> dict:
                 apex_landmarks=np.stack(apex), neutral_landmarks=np.stack(neutral), source=np.array("toy arrays"))
 
 
-def make_model_folder(root: Path, steps: int = 60) -> Path:
-    """`root/model` (a trained tiny ECCNN folder) and `root/arrays.npz`; returns the model folder."""
+def make_model_folder(root: Path, steps: int = 60, flip: bool = False) -> Path:
+    """`root/model` (a trained tiny ECCNN folder) and `root/arrays.npz`; returns the model folder.
+
+    flip: the trained model is saved wrapped by `flip_average` (as `flip_average: true` trains it).
+    """
     import keras
 
-    from mer_tf.models import build_model, model_config, nll_loss
+    from mer_tf.models import build_model, flip_average, model_config, nll_loss
 
     arrays = make_arrays()
     np.savez(root / "arrays.npz", **arrays)
@@ -54,9 +57,10 @@ def make_model_folder(root: Path, steps: int = 60) -> Path:
     model.fit(arrays["x"][train], arrays["y"][train], epochs=max(1, steps // 4), batch_size=16, verbose=0)
     folder = root / "model"
     folder.mkdir()
-    model.save(folder / "model.keras")
+    (flip_average(model, "apex") if flip else model).save(folder / "model.keras")
     config = {
         "model": "eccnn", "input": "apex", "size": SIZE, "data": str(root / "arrays.npz"), "dataset": "synthetic",
+        "flip_average": flip,
         "model_config": model_config("eccnn", (SIZE, SIZE, 3), len(CLASSES), **kwargs),
         "split": {"train": [s for s in SUBJECTS if s not in TEST_SUBJECTS][:-1],
                   "val": [SUBJECTS[-2]], "test": list(TEST_SUBJECTS)},
