@@ -93,3 +93,23 @@ def test_fit_model_wraps_after_training_and_train_saves_the_wrapped_model(tmp_pa
     train(config, tmp_path / "model", samples=samples, progress=False)
     reloaded = ModelFolder.load(tmp_path / "model").keras_model()
     assert reloaded.name.endswith("_flip_average")
+
+
+def test_a_flip_averaged_loso_also_reports_the_same_fit_read_without_the_mirror(tmp_path):
+    """`cnn_single`: the wrapped model's single pass on every test and validation sample, for a paired reading."""
+    import csv
+
+    from mer_tf.training import TrainConfig, run_loso
+    from test_training_helpers import make_samples
+
+    samples = make_samples(tmp_path / "data", subjects=4)
+    config = TrainConfig(data="unused", epochs=1, steps_per_epoch=2, batch_size=4, val_subjects=1, patience=0,
+                         cache_dir=str(tmp_path / "cache"), ecrl=False, flip_average=True)
+    result = run_loso(config, tmp_path / "loso", samples=samples, use_ray=False, max_folds=2, progress=False)
+    for name in ("validation_predictions.csv", "predictions.csv"):  # rows: the test predictions, read last
+        with open(tmp_path / "loso" / name) as fh:
+            rows = list(csv.DictReader(fh))
+        assert rows and all(r["cnn_single"] in config.class_names for r in rows), name
+    # one column more, nothing else changes: the scores come from the averaged `cnn` column
+    assert set(result.scores["cnn"]["all"]) >= {"uf1", "uar"}
+    assert result.scores["cnn"]["all"]["n"] == len(rows)

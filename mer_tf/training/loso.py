@@ -85,6 +85,10 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     if fold.get("score"):  # never fitted on, not even for early stopping: an unbiased selection score
         score_rows_, _ = predict_rows(model, fold["score"], [store.load(s) for s in fold["score"]], cfg.class_names,
                                       cfg.class_scheme, ecrl, policy)
+    if cfg.flip_average:  # the same fit read without the mirror: a paired, same-weights reading of the averaging
+        _add_single_pass(model, test, rows, store, cfg.class_names)
+        _add_single_pass(model, val, val_rows, store, cfg.class_names)
+        _add_single_pass(model, fold.get("score", []), score_rows_, store, cfg.class_names)
     for r in rows + val_rows + score_rows_:
         r["fold"] = fold["name"]
     shutil.rmtree(work_dir, ignore_errors=True)  # backups/checkpoints of a finished fold
@@ -103,6 +107,20 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
         "score_subjects": sorted({s.subject for s in fold.get("score", [])}),
         **({"epoch_trace": trace.predicted} if trace is not None else {}),
     }
+
+
+def _add_single_pass(model, samples, rows: list[dict], store, classes) -> None:
+    """Each row's `cnn_single`: the class the wrapped model's single pass gives, without the mirror image."""
+    if not rows:
+        return
+    from mer_tf.models.flip_average import unwrap
+
+    images = np.stack([store.load(s).image for s in samples]).astype(np.float32)
+    logp = np.asarray(unwrap(model).predict(images, batch_size=64, verbose=0))
+    for r, s, lp in zip(rows, samples, logp):
+        if r["sample"] != s.sample_id:
+            raise RuntimeError(f"prediction rows out of order: row {r['sample']!r} against sample {s.sample_id!r}")
+        r["cnn_single"] = classes[int(np.argmax(lp))]
 
 
 def _test_trace(images: np.ndarray):
