@@ -194,16 +194,26 @@ def main(argv=None) -> int:
                 print(f"error: --keep {args.keep}: no such candidate in the log with seeds {seeds}; candidates are "
                       f"{list(named)}", file=sys.stderr)
                 return 2
-            if kept is not best:
-                boot = boots.get(args.keep)
+            # each candidate ahead of the kept one on the mean, best first, challenges it in turn
+            chosen, unpaired = kept, []
+            for runs in unbiased[:unbiased.index(kept)]:
+                boot = _paired(Path(args.out), runs, kept, args.resamples)
                 if boot is None:
-                    print(f"error: --keep {args.keep}: the report folders of {_name(best)} or {args.keep} under "
-                          f"{args.out} lack validation predictions, so the margin cannot be resampled", file=sys.stderr)
-                    return 2
-                if boot["uf1"]["a_better"] < args.confidence:
-                    print(f"{_name(best)} is ahead of {args.keep} in {100 * boot['uf1']['a_better']:.0f} % of the "
-                          f"fold draws, under --confidence {args.confidence:.2f}: {args.keep} stays")
-                    best = kept
+                    unpaired.append(_name(runs))
+                    print(f"{_name(runs)} is ahead of {args.keep} on the mean, but their report folders under "
+                          f"{args.out} lack validation predictions, so the margin cannot be resampled: not a "
+                          "challenger in this run")
+                    continue
+                if boot["uf1"]["a_better"] >= args.confidence:
+                    chosen = runs
+                    break
+                print(f"{_name(runs)} is ahead of {args.keep} in {100 * boot['uf1']['a_better']:.0f} % of the "
+                      f"fold draws, under --confidence {args.confidence:.2f}: {args.keep} stays")
+            if chosen is kept and unpaired and len(unpaired) == unbiased.index(kept):
+                print(f"error: --keep {args.keep}: no candidate ahead of it could be resampled ({unpaired}); put "
+                      f"their report folders under {args.out}", file=sys.stderr)
+                return 2
+            best = chosen
         first = best[seeds[0]]
         pooled = f", mean over seeds {seeds}" if len(seeds) > 1 else ""
         print(f"chosen on UF1 of subjects never fitted on ({selection_of(first).get('subjects', '')}{pooled}): "
@@ -260,8 +270,7 @@ def _paired(out: Path, a: dict, b: dict, resamples: int) -> dict | None:
     entries = [*a.values(), *b.values()]
     if any(e.get("config", {}).get("patience") != 0 for e in entries):
         return None
-    pairs = [((out / a[s]["name"] / "validation_predictions.csv", "cnn"),
-              (out / b[s]["name"] / "validation_predictions.csv", "cnn")) for s in a]
+    pairs = [(_source(out, a[s], b[s]), _source(out, b[s], a[s])) for s in a]
     if not all(f.is_file() for pair in pairs for f, _ in pair):
         return None
     try:
@@ -269,6 +278,35 @@ def _paired(out: Path, a: dict, b: dict, resamples: int) -> dict | None:
     except ValueError as err:  # other seeds or validation draws: not paired
         print(f"  (no paired interval for {_name(a)} - {_name(b)}: {err})")
         return None
+
+
+def _source(out: Path, entry: dict, other: dict) -> tuple[Path, str]:
+    """Where a candidate's validation predictions are, as (CSV, column).
+
+    Its own report's `cnn` column; or, when that report is gone and `other`
+    is the same fit with `flip_average` on, the `cnn_single` column of other's
+    report: the very weights, read without the mirror (a same-weights pair,
+    tighter than two runs: a rerun of one configuration on another machine
+    moved the selection UF1 by .005 and the test UF1 by .015).
+    """
+    own = out / entry["name"] / "validation_predictions.csv"
+    if own.is_file() or not _same_fit_with_flip(other, entry):
+        return own, "cnn"
+    return out / other["name"] / "validation_predictions.csv", "cnn_single"
+
+
+def _same_fit_with_flip(flipped: dict, plain: dict) -> bool:
+    """True when `flipped` ran exactly `plain`'s settings (seed included) with `flip_average` added."""
+    from mer_tf.training.config import TrainConfig
+
+    defaults = json.loads(json.dumps(TrainConfig().to_dict()))  # a setting added later ran at its default
+
+    def settings(entry):
+        config = {k: v for k, v in {**defaults, **(entry.get("config") or {})}.items() if k not in _NOT_SETTINGS}
+        return config.pop("flip_average"), config
+
+    (flip_a, a), (flip_b, b) = settings(flipped), settings(plain)
+    return bool(flip_a) and not flip_b and a == b
 
 
 def selection_of(entry: dict) -> dict:

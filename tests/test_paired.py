@@ -209,3 +209,44 @@ def test_select_settings_pools_seeds_and_reads_finished_reports(tmp_path):
     assert script._selection_split(TrainConfig(val_subjects=0, score_subjects=2), 2).val_subjects == 0
     with pytest.raises(SystemExit, match="--selection-subjects 0"):
         script._selection_split(TrainConfig(val_subjects=0), 0)
+
+
+def test_select_settings_pairs_a_flip_average_candidate_with_its_own_single_pass(tmp_path):
+    """The kept candidate's reports are gone; the challenger is its fit plus flip_average, whose report holds
+    `cnn_single`: the pair is read from that one file. A candidate ahead without predictions cannot challenge."""
+    from mer_tf.training import TrainConfig
+
+    config = ROOT / "configs/default.yaml"
+    out, log = tmp_path / "out", tmp_path / "log.jsonl"
+    truth, a, b, folds = _run(wrong_a=0.05, wrong_b=0.35, seed=2)
+    path = _write(out / "flip" / "validation_predictions.csv", truth, a, folds)
+    with open(path) as fh:  # add the single-pass column: the same weights without the mirror err more
+        rows = list(csv.DictReader(fh))
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, [*COLUMNS, "cnn_single"])
+        w.writeheader()
+        w.writerows({**r, "cnn_single": p} for r, p in zip(rows, b))
+    lines = []
+    for name, pred, overrides in (("gone", a, {"epochs": 3}), ("flip", a, {"flip_average": True}), ("plain", b, {})):
+        settings = TrainConfig.from_file(config, **overrides).to_dict()
+        settings.pop("flip_average")  # the plain line was logged before the setting existed: its default then
+        if name == "flip":
+            settings["flip_average"] = True
+        uf1 = pooled_scores(truth, pred, MEGC3)["uf1"] + (0.01 if name == "gone" else 0.0)
+        lines.append({"name": name, "overrides": overrides, "config": {**settings, "patience": 0},
+                      "validation": {"cnn": {"uf1": uf1, "uar": uf1}},
+                      "selection": {"subjects": "validation", "cnn": {"uf1": uf1, "uar": uf1}}, "test": {}})
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (tmp_path / "cands.yaml").write_text("- name: flip\n  overrides: {flip_average: true}\n")
+    args = [sys.executable, str(ROOT / "scripts/select_settings.py"), "--config", str(config), "--candidates",
+            str(tmp_path / "cands.yaml"), "--out", str(out), "--log", str(log), "--only", "none",
+            "--resamples", "300", "--keep", "plain"]
+    run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert "gone is ahead of plain on the mean, but their report folders" in run.stdout
+    assert "never fitted on (validation): flip {'flip_average': True}" in run.stdout
+    # another seed is another fit: no same-weights pair, and with no candidate left to resample, an error
+    lines[1]["config"]["seed"] = 5
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    unpaired = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert unpaired.returncode == 2 and "no candidate ahead of it could be resampled" in unpaired.stderr
