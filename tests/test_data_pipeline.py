@@ -66,8 +66,8 @@ def test_flow_flip_negates_horizontal_motion():
     u = np.ones((16, 16, 3), np.float32) * np.array([0.5, 0.2, 0.1], np.float32)
     aug = Augmentation(flip=True, max_rotation_deg=0, max_shift=0, brightness=0, contrast=0)
     seen = set()
-    for _ in range(20):
-        out = _augment(tf.constant(u), aug, "flow").numpy()
+    for i in range(20):
+        out = _augment(tf.constant(u), aug, "flow", tf.constant(i, tf.int64)).numpy()
         seen.add(round(float(out[8, 8, 0]), 3))
         assert out[8, 8, 1] == pytest.approx(0.2) and out[8, 8, 2] == pytest.approx(0.1)
     assert seen == {0.5, -0.5}
@@ -77,15 +77,35 @@ def test_flow_rotation_turns_the_vectors():
     field = np.zeros((33, 33, 3), np.float32)
     field[..., 0] = 1.0  # uniform rightward motion
     aug = Augmentation(flip=False, max_rotation_deg=20, max_shift=0, brightness=0, contrast=0)
-    out = _augment(tf.constant(field), aug, "flow").numpy()
+    out = _augment(tf.constant(field), aug, "flow", tf.constant(1, tf.int64)).numpy()
     centre = out[16, 16]
     assert np.hypot(centre[0], centre[1]) == pytest.approx(1.0, abs=1e-4)  # length kept
 
 
 def test_apex_augmentation_keeps_shape_and_changes_pixels():
     x = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
-    out = _augment(tf.constant(x), Augmentation(), "apex").numpy()
+    out = _augment(tf.constant(x), Augmentation(), "apex", tf.constant(1, tf.int64)).numpy()
     assert out.shape == x.shape and not np.allclose(out, x)
+
+
+@pytest.mark.parametrize("mixup", [0.0, 0.4])
+def test_the_same_seed_gives_the_same_batches_every_build_and_new_ones_every_epoch(mixup):
+    """Augmentation and mixup draw statelessly from per-element seeds: a parallel map cannot reorder them."""
+    from mer_tf.data.tf_dataset import SoftTargets
+
+    x = np.random.default_rng(0).random((40, 16, 16, 3)).astype(np.float32)
+    y = np.arange(40) % 3
+    soft = SoftTargets(3, mixup=mixup) if mixup else None
+
+    def epochs(seed):
+        ds = arrays_dataset(x, y, batch_size=8, mode="flow", training=True, seed=seed, soft=soft)
+        return [np.concatenate([b[0].numpy() for b in ds]) for _ in range(2)]
+
+    first, again, other = epochs(3), epochs(3), epochs(4)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(first[0], first[1])  # a new epoch, new draws
+    assert not np.allclose(first[0], other[0])  # another seed, other draws
 
 
 def test_class_weights_inverse_frequency():
