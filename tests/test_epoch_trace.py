@@ -71,10 +71,10 @@ def test_loso_writes_a_trace_whose_last_epoch_is_the_report(tmp_path):
     assert [f["name"] for f in trace["folds"]] == [f["name"] for f in result.folds]
     assert all(len(f["pred_by_epoch"]) == 3 for f in trace["folds"])
     with open(tmp_path / "loso" / "predictions.csv") as fh:
-        rows = {r["sample"]: r for r in csv.DictReader(fh)}
+        rows = {(r["fold"], r["sample"]): r for r in csv.DictReader(fh)}  # sample ids repeat across subjects
     for fold in trace["folds"]:  # the last epoch's trace is the report's own CNN column, sample by sample
-        assert fold["pred_by_epoch"][-1] == [rows[k]["cnn"] for k in fold["samples"]]
-        assert fold["truth"] == [rows[k]["truth"] for k in fold["samples"]]
+        assert fold["pred_by_epoch"][-1] == [rows[fold["name"], k]["cnn"] for k in fold["samples"]]
+        assert fold["truth"] == [rows[fold["name"], k]["truth"] for k in fold["samples"]]
     s = trace_scores(trace)
     assert s["last"]["uf1"] == pytest.approx(result.scores["cnn"]["all"]["uf1"])
     assert "epoch_trace" not in json.dumps(result.folds)  # the summaries stay small
