@@ -138,8 +138,9 @@ def _test_trace(images: np.ndarray):
             self.predicted: list[list[int]] = []
 
         def on_epoch_end(self, epoch, logs=None):
-            # the report's own path (`predictions.predict_rows`): the last epoch's classes are then
-            # the report's exactly; an eager call can differ in the last float bit and flip a near-tie
+            # predicted as the report predicts (`predictions.predict_rows`: model.predict, batch 64), so the
+            # last epoch's classes are the report's; the CI failure once blamed on a near-tie was a test bug
+            # (it keyed rows by sample id, which repeats across subjects; fixed in tests/test_epoch_trace.py)
             logp = np.asarray(self.model.predict(images, batch_size=64, verbose=0))
             self.predicted.append(logp.argmax(axis=1).astype(int).tolist())
 
