@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("--pooling", type=int, nargs="+", default=[1, 3], choices=(1, 2, 3))
     parser.add_argument("--no-local-region", dest="local_region", action="store_false")
     parser.add_argument("--models", nargs="+", default=["eccnn"],
-                        choices=("eccnn", "drml", "alexnet", "convnet", "lcn"))
+                        choices=("eccnn", "drml", "alexnet", "convnet", "lcn", "ststnet"))
     parser.add_argument("--runs", type=int, default=100, help="invocations per timed block")
     parser.add_argument("--repeats", type=int, default=7, help="timed blocks; the median is reported")
     args = parser.parse_args(argv)

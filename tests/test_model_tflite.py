@@ -12,7 +12,8 @@ from mer_tf.models import build_model  # noqa: E402
 SIZE = 48  # pooling 3 + 3x3 grid needs >= 24; 48 keeps pooling 1 at a 24x24 map and conversion quick
 # Builtin ops these models may use. A Flex (SELECT_TF_OPS) or custom op would show up as a name outside this set.
 BUILTIN_OPS = {
-    "ADD", "BATCH_MATMUL", "CONCATENATION", "CONV_2D", "FULLY_CONNECTED", "LOG_SOFTMAX", "MAX_POOL_2D", "MUL",
+    "ADD", "AVERAGE_POOL_2D", "BATCH_MATMUL", "CONCATENATION", "CONV_2D", "FULLY_CONNECTED", "LOG_SOFTMAX",
+    "MAX_POOL_2D", "MUL", "PAD",
     "PACK", "RELU", "RESHAPE", "SHAPE", "STRIDED_SLICE", "SUB", "TRANSPOSE",
 }
 
@@ -64,7 +65,7 @@ def test_eccnn_converts_to_builtin_float32_tflite_and_matches_keras(pooling, loc
     assert ("ADD" in ops) == local_region  # the residual y = x + f(x)
 
 
-@pytest.mark.parametrize("name", ["drml", "alexnet", "convnet", "lcn"])
+@pytest.mark.parametrize("name", ["drml", "alexnet", "convnet", "lcn", "ststnet"])
 def test_baselines_convert_to_builtin_float32_tflite_and_match_keras(name):
     ops = _check(build_model(name, (SIZE, SIZE, 3), 7))
     if name == "lcn":

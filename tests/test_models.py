@@ -43,6 +43,19 @@ def test_eccnn_structure(pooling, local_region):
     np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0, rtol=1e-5)  # log-probabilities
 
 
+def test_ststnet_has_the_published_shape_at_28_px():
+    # Liong et al. 2019: three 3x3 streams of 3, 5 and 8 filters on the u/v/strain image, 3x3/3 max pooling,
+    # concatenated, 2x2 average pooling: 5x5x16 = 400 features into the classifier; 1,683 trainable weights
+    # (convs 84 + 140 + 224, batch-norm scales and offsets 32, dense 400x3 + 3)
+    model = build_model("ststnet", (28, 28, 3), 3)
+    assert tuple(model.get_layer("ststnet_flatten").output.shape[1:]) == (400,)
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 1683
+    assert [model.get_layer(f"ststnet_stream{i}_conv").filters for i in (1, 2, 3)] == [3, 5, 8]
+    assert model.output_shape == (None, 3)
+    with pytest.raises(ValueError, match="at least 4"):
+        build_model("ststnet", (3, 3, 3), 3)
+
+
 @pytest.mark.parametrize(
     "kwargs,pattern",
     [

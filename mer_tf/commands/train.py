@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from mer_tf.data.input_spec import INPUT_MODES
-from mer_tf.training.config import DATASETS
+from mer_tf.training.config import DATASETS, MODELS
 
 # flag -> TrainConfig field, for the flags shared by train, loso and ablate
 _FIELDS = {
@@ -31,7 +31,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
     parser.add_argument("--dataset", choices=DATASETS)
     parser.add_argument("--config", help="YAML config file (configs/*.yaml); flags override it")
     if model_flags:
-        parser.add_argument("--model", choices=["eccnn", "drml", "alexnet", "convnet", "lcn"])
+        parser.add_argument("--model", choices=MODELS,
+                            help="eccnn (the paper's), a Table 3 baseline, or ststnet (the MEGC 2019 peer)")
         parser.add_argument("--pooling", type=int, choices=[1, 2, 3], help="ECCNN pooling layers")
         parser.add_argument("--no-local-region", dest="local_region", action="store_const", const=False, default=None,
                             help="ECCNN without the LocalRegionLayer")  # fmt: skip

@@ -1,4 +1,4 @@
-"""ECCNN, the Table 3 baselines, the NLL loss (TensorFlow side; `import mer_tf` does not load this)."""
+"""ECCNN, the Table 3 baselines, the STSTNet peer, the NLL loss (TensorFlow side; `import mer_tf` does not load this)."""
 
 from mer_tf.models.alexnet import build_alexnet
 from mer_tf.models.convnet import build_convnet
@@ -8,6 +8,7 @@ from mer_tf.models.eccnn_options import ECCNNOptions
 from mer_tf.models.flip_average import flip_average
 from mer_tf.models.lcn import build_lcn
 from mer_tf.models.losses import nll_loss
+from mer_tf.models.ststnet import build_ststnet
 from mer_tf.models.registry import MODEL_NAMES, build_model, build_model_from_config, model_config
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "build_drml",
     "build_eccnn",
     "build_lcn",
+    "build_ststnet",
     "build_model",
     "build_model_from_config",
     "flip_average",

@@ -10,6 +10,7 @@ from mer_tf.models.drml import build_drml
 from mer_tf.models.eccnn import DEFAULT_INPUT_SIZE, build_eccnn
 from mer_tf.models.eccnn_options import ECCNNOptions
 from mer_tf.models.lcn import build_lcn
+from mer_tf.models.ststnet import build_ststnet
 
 BUILDERS = {
     "eccnn": build_eccnn,
@@ -17,6 +18,7 @@ BUILDERS = {
     "alexnet": build_alexnet,
     "convnet": build_convnet,
     "lcn": build_lcn,
+    "ststnet": build_ststnet,
 }
 MODEL_NAMES = tuple(BUILDERS)
 
@@ -42,7 +44,7 @@ def build_model(
     num_classes: int = 7,
     **kwargs,
 ):
-    """Build one of "eccnn", "drml", "alexnet", "convnet", "lcn" with the shared LogSoftmax head.
+    """Build one of "eccnn", "drml", "alexnet", "convnet", "lcn", "ststnet" with the shared LogSoftmax head.
 
     Args:
         name: the model family; also the model name and layer-name prefix.

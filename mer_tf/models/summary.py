@@ -77,7 +77,8 @@ class ModelSummary:
         for layer in model.layers:
             if isinstance(layer, keras.layers.InputLayer):
                 continue
-            in_shape = tuple(layer.input.shape)
+            inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+            in_shape = tuple(inputs[0].shape)  # a merge layer (Concatenate, Add) counts no MACs
             out_shape = tuple(layer.output.shape)
             rows.append(
                 LayerRow(layer.name, type(layer).__name__, out_shape[1:], layer.count_params(),
@@ -116,7 +117,7 @@ def summarize(model_name: str = "eccnn", input_size: int = 64, num_classes: int 
     """Build `model_name` for a square `input_size` input and summarize it (`mer model summary`).
 
     Args:
-        model_name: "eccnn", "drml", "alexnet", "convnet" or "lcn".
+        model_name: "eccnn", "drml", "alexnet", "convnet", "lcn" or "ststnet".
         input_size: input side in pixels.
         num_classes: number of classes.
         **kwargs: passed to `build_model` (e.g. `pooling_layers`, `local_region`).

@@ -31,6 +31,7 @@ CELLS: tuple[tuple[str, dict], ...] = (
     ("alexnet", {"model": "alexnet"}),
     ("convnet", {"model": "convnet"}),
     ("lcn", {"model": "lcn"}),
+    ("ststnet", {"model": "ststnet"}),
 )
 
 # (table, row label, cell id, prediction column)
@@ -46,6 +47,8 @@ TABLES = (
     ("Table 3: models", "LCN", "lcn", "cnn"),
     ("Table 3: models", "ECCNN", "eccnn_pool3", "cnn"),
     ("Table 3: models", "ECCNN + ECRL", "eccnn_pool3", "fused"),
+    ("Peer: the MEGC 2019 model on the same flow images", "STSTNet (re-implemented)", "ststnet", "cnn"),
+    ("Peer: the MEGC 2019 model on the same flow images", "ECCNN", "eccnn_pool3", "cnn"),
 )
 
 
@@ -186,6 +189,7 @@ PAIRS = (
     ("pooling: 1 - 3 layers", "eccnn_pool1", "cnn", "eccnn_pool3", "cnn"),
     ("pooling: 2 - 3 layers", "eccnn_pool2", "cnn", "eccnn_pool3", "cnn"),
     ("ECRL: ECCNN + ECRL - ECCNN", "eccnn_pool3", "fused", "eccnn_pool3", "cnn"),
+    ("peer: ECCNN - STSTNet", "eccnn_pool3", "cnn", "ststnet", "cnn"),
 )
 
 

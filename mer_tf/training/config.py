@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mer_tf.data.input_spec import INPUT_MODES
 
-MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn")
+MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn", "ststnet")
 DATASETS = ("casme2", "samm", "smic", "composite", "megc2019", "synthetic", "auto")
 CLASS_SCHEMES = ("auto", "seven", "megc3")
 LR_SCHEDULES = ("constant", "cosine")
@@ -23,7 +23,8 @@ class TrainConfig:
         dataset: casme2, samm, smic, composite, synthetic or auto.
         classes: "seven" (the paper's classes), "megc3" (negative, positive,
             surprise) or "auto" (megc3 for the composite, else seven).
-        model: eccnn (the paper's) or a baseline: drml, alexnet, convnet, lcn.
+        model: eccnn (the paper's), a baseline (drml, alexnet, convnet, lcn) or
+            ststnet (the MEGC 2019 peer, Liong et al. 2019).
         pooling: ECCNN pooling layers, 1-3 (paper Tables 1, 2).
         local_region: ECCNN's LocalRegionLayer on/off (paper Table 1).
         dropout: dropout rate before the classifier.
