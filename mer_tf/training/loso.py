@@ -65,30 +65,37 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     configure_tensorflow(min(cfg.threads, env_threads()), cfg.seed)
     train, val, test = fold["train"], fold["val"], fold["test"]
     store = FeatureStore(cfg.input_spec(), cfg.cache_dir)
-    trace = _test_trace(np.stack([store.load(s).image for s in test]).astype(np.float32)) if fold.get("trace_epochs") else None
+    score = list(fold.get("score") or [])
+    feats = {}  # each sample's cached features, read once per fold
+
+    def features(samples):
+        out = []
+        for s in samples:
+            key = store.path(s)
+            if key not in feats:
+                feats[key] = store.load(s)
+            out.append(feats[key])
+        return out
+
+    trace = _test_trace(np.stack([f.image for f in features(test)]).astype(np.float32)) if fold.get("trace_epochs") else None
     t0 = time.perf_counter()
     model, history = fit_model(cfg, train, val, store, Path(work_dir), light=True,
                                callbacks=[trace] if trace is not None else None)
     fit_s = time.perf_counter() - t0
     ecrl = None
     if cfg.ecrl:
-        fit_feats = [store.load(s) for s in train + val]
-        ecrl = calibrate_ecrl(train + val, fit_feats, cfg.class_scheme)
+        ecrl = calibrate_ecrl(train + val, features(train + val), cfg.class_scheme)
     policy = fusion_policy(cfg.fusion, cfg.class_scheme) if ecrl is not None else None
-    rows, timing = predict_rows(model, test, [store.load(s) for s in test], cfg.class_names, cfg.class_scheme, ecrl,
-                                policy)
+    rows, timing = predict_rows(model, test, features(test), cfg.class_names, cfg.class_scheme, ecrl, policy)
     val_rows = []
     if val:
-        val_rows, _ = predict_rows(model, val, [store.load(s) for s in val], cfg.class_names, cfg.class_scheme, ecrl,
-                                   policy)
+        val_rows, _ = predict_rows(model, val, features(val), cfg.class_names, cfg.class_scheme, ecrl, policy)
     score_rows_ = []
-    if fold.get("score"):  # never fitted on, not even for early stopping: an unbiased selection score
-        score_rows_, _ = predict_rows(model, fold["score"], [store.load(s) for s in fold["score"]], cfg.class_names,
-                                      cfg.class_scheme, ecrl, policy)
+    if score:  # never fitted on, not even for early stopping: an unbiased selection score
+        score_rows_, _ = predict_rows(model, score, features(score), cfg.class_names, cfg.class_scheme, ecrl, policy)
     if cfg.flip_average:  # the same fit read without the mirror: a paired, same-weights reading of the averaging
-        _add_single_pass(model, test, rows, store, cfg.class_names)
-        _add_single_pass(model, val, val_rows, store, cfg.class_names)
-        _add_single_pass(model, fold.get("score", []), score_rows_, store, cfg.class_names)
+        for samples, part in ((test, rows), (val, val_rows), (score, score_rows_)):
+            _add_single_pass(model, samples, features(samples), part, cfg.class_names)
     for r in rows + val_rows + score_rows_:
         r["fold"] = fold["name"]
     shutil.rmtree(work_dir, ignore_errors=True)  # backups/checkpoints of a finished fold
@@ -109,13 +116,13 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     }
 
 
-def _add_single_pass(model, samples, rows: list[dict], store, classes) -> None:
+def _add_single_pass(model, samples, feats, rows: list[dict], classes) -> None:
     """Each row's `cnn_single`: the class the wrapped model's single pass gives, without the mirror image."""
     if not rows:
         return
     from mer_tf.models.flip_average import unwrap
 
-    images = np.stack([store.load(s).image for s in samples]).astype(np.float32)
+    images = np.stack([f.image for f in feats]).astype(np.float32)
     logp = np.asarray(unwrap(model).predict(images, batch_size=64, verbose=0))
     for r, s, lp in zip(rows, samples, logp):
         if r["sample"] != s.sample_id:
