@@ -67,7 +67,7 @@ def test_selection_scores_come_from_subjects_the_fit_never_saw(release, tmp_path
 
 def test_ablation_with_seeds_is_paired(release, tmp_path):
     config = _config(release, tmp_path, ecrl=True)
-    result = run_ablation(config, tmp_path / "ablation", cells=["eccnn_pool3", "eccnn_no_local_region"],
+    result = run_ablation(config, tmp_path / "ablation", cells=["eccnn_pool3", "eccnn_no_local_region", "ststnet"],
                           seeds=[0, 1], use_ray=False, max_folds=1, progress=False)
     rows = {(r["cell"], r["column"]): r for r in result.rows}
     assert rows[("eccnn_pool3", "cnn")]["seeds"] == 2 and rows[("eccnn_no_local_region", "cnn")]["seeds"] == 2
@@ -79,6 +79,11 @@ def test_ablation_with_seeds_is_paired(release, tmp_path):
         a = runs[f"eccnn_pool3/seed-{seed}"]["scores"]["cnn"]["all"]["uf1"]
         b = runs[f"eccnn_no_local_region/seed-{seed}"]["scores"]["cnn"]["all"]["uf1"]
         assert lrl["uf1_per_seed"][i] == pytest.approx(a - b)
+    peer = paired["peer: ECCNN - STSTNet"]  # the MEGC 2019 peer, on the same folds and seeds
+    assert runs["ststnet/seed-0"]["scores"]["cnn"]["all"]["n"] == runs["eccnn_pool3/seed-0"]["scores"]["cnn"]["all"]["n"]
+    assert peer["uf1_per_seed"][1] == pytest.approx(runs["eccnn_pool3/seed-1"]["scores"]["cnn"]["all"]["uf1"]
+                                                    - runs["ststnet/seed-1"]["scores"]["cnn"]["all"]["uf1"])
+    assert "STSTNet (re-implemented)" in result.paths["ablation.md"].read_text()
     assert "± " in result.paths["ablation.md"].read_text()
     assert result.paths["predictions_eccnn_pool3_seed1.csv"].is_file()
     with pytest.raises(ValueError, match="distinct"):
