@@ -9,8 +9,8 @@ TFLite (builtin ops only) and run in ai_edge_litert with 1 thread. Latency is
 the median over `repeats` blocks of `runs` invocations (wall and CPU time of
 this process per inference: the machine is shared, CPU time is what one
 inference costs when others are busy). `--models` adds the Table 3 baselines
-(pooling does not apply to them). Accuracy against size is measured by
-training, not here.
+and the STSTNet peer (pooling does not apply to them). Accuracy against size
+is measured by training, not here.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mer_tf.training.config import MODELS  # noqa: E402  (TensorFlow-free)
 
 
 def latency(interpreter, x, runs: int, repeats: int) -> tuple[float, float]:
@@ -50,8 +52,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[48, 64, 96, 128])
     parser.add_argument("--pooling", type=int, nargs="+", default=[1, 3], choices=(1, 2, 3))
     parser.add_argument("--no-local-region", dest="local_region", action="store_false")
-    parser.add_argument("--models", nargs="+", default=["eccnn"],
-                        choices=("eccnn", "drml", "alexnet", "convnet", "lcn", "ststnet"))
+    parser.add_argument("--models", nargs="+", default=["eccnn"], choices=MODELS)
     parser.add_argument("--runs", type=int, default=100, help="invocations per timed block")
     parser.add_argument("--repeats", type=int, default=7, help="timed blocks; the median is reported")
     args = parser.parse_args(argv)

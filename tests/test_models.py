@@ -54,6 +54,8 @@ def test_ststnet_has_the_published_shape_at_28_px():
     assert model.output_shape == (None, 3)
     with pytest.raises(ValueError, match="at least 4"):
         build_model("ststnet", (3, 3, 3), 3)
+    # the summary reads the merge layer (three inputs): convs 30x30x(3+5+8) x 27 MACs, dense 400x3
+    assert ModelSummary.of(model).total_macs == 30 * 30 * 16 * 27 + 400 * 3
 
 
 @pytest.mark.parametrize(

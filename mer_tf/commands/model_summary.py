@@ -14,7 +14,8 @@ from mer_tf.training.config import MODELS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=MODELS, default="eccnn", help="which network (baselines: paper Table 3; ststnet: the MEGC 2019 peer)")
+    parser.add_argument("--model", choices=MODELS, default="eccnn",
+                        help="which network (baselines: paper Table 3; ststnet: the MEGC 2019 peer)")
     parser.add_argument(
         "--pooling", type=int, choices=(1, 2, 3), default=None,
         help="ECCNN only: number of 2x2 max-pooling layers (paper Table 2); default 3",
