@@ -21,7 +21,7 @@ _FIELDS = {
     "flow_method": "flow_method", "classes": "classes", "max_samples_per_subject": "max_samples_per_subject",
     "ecrl": "ecrl", "augment": "augment", "patience": "patience", "lr_schedule": "lr_schedule", "threads": "threads", "group_by": "loso_group_by",
     "test_subjects": "test_subjects", "label_smoothing": "label_smoothing", "mixup": "mixup",
-    "flip_average": "flip_average",
+    "flip_average": "flip_average", "weight_decay": "weight_decay",
 }  # fmt: skip
 
 
@@ -68,6 +68,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
                         help="label smoothing of the training targets (0: off, the default; 0.1 is usual)")
     parser.add_argument("--mixup", type=float, metavar="ALPHA",
                         help="mixup of the training batches, lam ~ Beta(ALPHA, ALPHA) (0: off, the default; 0.2 is usual)")
+    parser.add_argument("--weight-decay", type=float, metavar="WD",
+                        help="decoupled (AdamW) weight decay of the kernels, per unit of learning rate (0: off, the default)")
     parser.add_argument("--flip-average", dest="flip_average", action="store_const", const=True, default=None,
                         help="predict on each input and its mirror image and average the two (test-time augmentation)")
 

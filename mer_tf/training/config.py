@@ -76,6 +76,11 @@ class TrainConfig:
         mixup: alpha of mixup (0 = off): each training batch is blended with
             a shuffled copy of itself by lam ~ Beta(alpha, alpha), targets
             and class weights too (`mer_tf.data.SoftTargets`).
+        weight_decay: decoupled weight decay (AdamW, Loshchilov & Hutter 2019;
+            0 = off). Keras's convention: each step multiplies every kernel by
+            1 - weight_decay * lr (the current, scheduled rate), so the value is
+            in units of the learning rate (PyTorch's AdamW uses the same).
+            Biases and normalization scales/offsets are not decayed.
         flip_average: predict on each input and its mirror image and average
             the two (test-time augmentation, `mer_tf.models.flip_average`):
             the trained model is wrapped after the fit, so LOSO scores,
@@ -122,6 +127,7 @@ class TrainConfig:
     aug_rotation: float = 2.0
     label_smoothing: float = 0.0
     mixup: float = 0.0
+    weight_decay: float = 0.0
     flip_average: bool = False
     steps_per_epoch: int | None = None
     seed: int = 0
@@ -167,6 +173,9 @@ class TrainConfig:
                              f"Received: label_smoothing={self.label_smoothing}")
         if float(self.mixup) < 0.0:
             raise ValueError(f"`mixup` must be >= 0 (0: off; 0.2 is usual). Received: mixup={self.mixup}")
+        if float(self.weight_decay) < 0.0:
+            raise ValueError("`weight_decay` must be >= 0 (0: off). "
+                             f"Received: weight_decay={self.weight_decay}")
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 

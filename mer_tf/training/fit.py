@@ -46,12 +46,33 @@ def build(config: TrainConfig, input_shape: tuple[int, int, int], steps_per_exec
     # validation labels are then one-hot, so one accuracy metric reads both.
     accuracy = keras.metrics.CategoricalAccuracy if config.soft_targets else keras.metrics.SparseCategoricalAccuracy
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=_optimizer(config),
         loss=nll_loss,
         metrics=[accuracy(name="accuracy")],
         steps_per_execution=steps_per_execution,
     )
     return model
+
+
+def _optimizer(config: TrainConfig):
+    """Adam, or AdamW-style Adam when `config.weight_decay` > 0 (kernels only).
+
+    Keras decays a variable by `variable * weight_decay * lr` per step, with
+    the current (scheduled) rate; biases, batch-normalization scales and
+    offsets and the region layer's biases keep their values, as in common
+    AdamW practice (decaying them shrinks nothing that overfits).
+    """
+    import keras
+
+    if not config.weight_decay:
+        return keras.optimizers.Adam(config.learning_rate)
+    optimizer = keras.optimizers.Adam(config.learning_rate, weight_decay=float(config.weight_decay))
+    optimizer.exclude_from_weight_decay(var_names=_NOT_DECAYED)
+    return optimizer
+
+
+# Variable names never decayed (Keras matches them as substrings of each variable's path).
+_NOT_DECAYED = ["bias", "gamma", "beta", "moving_mean", "moving_variance"]
 
 
 # This process's last light model: (key, model, its initial state). See `reusable_model`.
