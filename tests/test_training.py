@@ -234,3 +234,33 @@ def test_bad_smoothing_or_mixup_is_named():
         TrainConfig(label_smoothing=1.0)
     with pytest.raises(ValueError, match="mixup=-0.1"):
         TrainConfig(mixup=-0.1)
+
+
+def test_weight_decay_shrinks_kernels_only_and_survives_the_reused_model(tiny):
+    """Decoupled decay: one zero-gradient step multiplies each kernel by 1 - wd * lr and leaves biases alone."""
+    from mer_tf.training.fit import build, reusable_model
+
+    config = TrainConfig(weight_decay=0.5, learning_rate=0.1, size=28, classes="megc3", dataset="megc2019")
+    model = build(config, (28, 28, 3))
+    model.optimizer.build(model.trainable_variables)
+    for v in model.trainable_variables:  # non-zero biases, so that a decayed bias would show
+        v.assign(v.numpy() + 0.5)
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    model.optimizer.apply_gradients([(keras.ops.zeros_like(v), v) for v in model.trainable_variables])
+    kinds = set()
+    for v, b in zip(model.trainable_variables, before):
+        want = b * (1 - 0.5 * 0.1) if v.name == "kernel" else b
+        np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, err_msg=v.path)
+        kinds.add(v.name)
+    assert kinds == {"kernel", "bias"}
+    # no decay: Adam as before (the optimizer carries no decay at all)
+    assert build(TrainConfig(size=28), (28, 28, 3)).optimizer.weight_decay is None
+    # the LOSO worker's reused model keys on the whole config: another decay builds another model
+    a = reusable_model(config, (28, 28, 3), 1)
+    b = reusable_model(config.with_overrides(weight_decay=0.0), (28, 28, 3), 1)
+    assert a is not b and a.optimizer.weight_decay == 0.5 and b.optimizer.weight_decay is None
+
+
+def test_bad_weight_decay_is_named():
+    with pytest.raises(ValueError, match="weight_decay=-1"):
+        TrainConfig(weight_decay=-1)
