@@ -236,23 +236,26 @@ def test_bad_smoothing_or_mixup_is_named():
         TrainConfig(mixup=-0.1)
 
 
-def test_weight_decay_shrinks_kernels_only_and_survives_the_reused_model(tiny):
-    """Decoupled decay: one zero-gradient step multiplies each kernel by 1 - wd * lr and leaves biases alone."""
+@pytest.mark.parametrize("model_name, kinds", [("eccnn", {"kernel", "bias"}),
+                                              ("ststnet", {"kernel", "bias", "gamma", "beta"})])
+def test_weight_decay_shrinks_kernels_only_and_survives_the_reused_model(model_name, kinds):
+    """Decoupled decay: one zero-gradient step multiplies each kernel by 1 - wd * lr; biases and BN stay."""
     from mer_tf.training.fit import build, reusable_model
 
-    config = TrainConfig(weight_decay=0.5, learning_rate=0.1, size=28, classes="megc3", dataset="megc2019")
+    config = TrainConfig(weight_decay=0.5, learning_rate=0.1, size=28, classes="megc3", dataset="megc2019",
+                         model=model_name)
     model = build(config, (28, 28, 3))
     model.optimizer.build(model.trainable_variables)
     for v in model.trainable_variables:  # non-zero biases, so that a decayed bias would show
         v.assign(v.numpy() + 0.5)
     before = [v.numpy().copy() for v in model.trainable_variables]
     model.optimizer.apply_gradients([(keras.ops.zeros_like(v), v) for v in model.trainable_variables])
-    kinds = set()
+    seen = set()
     for v, b in zip(model.trainable_variables, before):
         want = b * (1 - 0.5 * 0.1) if v.name == "kernel" else b
         np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, err_msg=v.path)
-        kinds.add(v.name)
-    assert kinds == {"kernel", "bias"}
+        seen.add(v.name)
+    assert seen == kinds
     # no decay: Adam as before (the optimizer carries no decay at all)
     assert build(TrainConfig(size=28), (28, 28, 3)).optimizer.weight_decay is None
     # the LOSO worker's reused model keys on the whole config: another decay builds another model

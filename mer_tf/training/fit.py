@@ -58,9 +58,8 @@ def _optimizer(config: TrainConfig):
     """Adam, or AdamW-style Adam when `config.weight_decay` > 0 (kernels only).
 
     Keras decays a variable by `variable * weight_decay * lr` per step, with
-    the current (scheduled) rate; biases, batch-normalization scales and
-    offsets and the region layer's biases keep their values, as in common
-    AdamW practice (decaying them shrinks nothing that overfits).
+    the current (scheduled) rate. Biases and batch-normalization scales and
+    offsets keep their values, as in common AdamW practice.
     """
     import keras
 
@@ -71,7 +70,7 @@ def _optimizer(config: TrainConfig):
     return optimizer
 
 
-# Variable names never decayed (Keras matches them as substrings of each variable's path).
+# Variables never decayed: Keras searches each variable's name ("kernel", "bias", ...) for these patterns.
 _NOT_DECAYED = ["bias", "gamma", "beta", "moving_mean", "moving_variance"]
 
 
