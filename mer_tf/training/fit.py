@@ -54,6 +54,10 @@ def build(config: TrainConfig, input_shape: tuple[int, int, int], steps_per_exec
     return model
 
 
+# Variables never decayed: Keras searches each variable's name ("kernel", "bias", ...) for these patterns.
+_NOT_DECAYED = ["bias", "gamma", "beta", "moving_mean", "moving_variance"]
+
+
 def _optimizer(config: TrainConfig):
     """Adam, or AdamW-style Adam when `config.weight_decay` > 0 (kernels only).
 
@@ -68,10 +72,6 @@ def _optimizer(config: TrainConfig):
     optimizer = keras.optimizers.Adam(config.learning_rate, weight_decay=float(config.weight_decay))
     optimizer.exclude_from_weight_decay(var_names=_NOT_DECAYED)
     return optimizer
-
-
-# Variables never decayed: Keras searches each variable's name ("kernel", "bias", ...) for these patterns.
-_NOT_DECAYED = ["bias", "gamma", "beta", "moving_mean", "moving_variance"]
 
 
 # This process's last light model: (key, model, its initial state). See `reusable_model`.
