@@ -22,7 +22,10 @@ candidate whose report folder is under --out, a 95 % interval of the UF1
 difference and how often the winner stays ahead. With `--keep NAME` the named
 candidate (the current choice) stays unless a challenger is ahead of it in
 at least `--confidence` of the draws: a margin inside the resampling noise
-does not move the choice. (Added after the fourth round, which replaced
+does not move the choice. `--challengers NAME ...` limits the challengers to
+this round's candidates: one decided in an earlier round, still ahead on the
+mean but inside the noise, is listed and not asked to resample again (its
+report folders may be gone). (Added after the fourth round, which replaced
 fixed30_cos by fixed40_cos on a .002 margin: ahead in about 60 % of draws
 against its other challenger, and worse on the test folds of all three seeds.)
 
@@ -41,7 +44,8 @@ rerun skips the candidates already in the log.
 Example:
     python scripts/select_settings.py --config configs/megc2019.yaml \\
         --candidates configs/megc2019_candidates.yaml --out runs/select --log results/megc2019/settings_log.jsonl \\
-        --seeds 0 1 2 --keep fixed40_cos
+        --seeds 0 1 2 --keep fixed40_cos --only fixed40_cos_fliponly_flipavg \\
+        --challengers fixed40_cos_fliponly_flipavg
 """
 
 from __future__ import annotations
@@ -105,12 +109,17 @@ def main(argv=None) -> int:
                         "is chosen on N validation subjects per fold drawn from its training subjects (default 2)")
     parser.add_argument("--keep", metavar="NAME", help="the current choice: it stays unless a challenger is ahead "
                         "of it in at least --confidence of the fold draws (needs both report folders under --out)")
+    parser.add_argument("--challengers", nargs="+", metavar="NAME", help="with --keep: only these candidates may "
+                        "challenge it (say, this round's); the others ahead of it on the mean were decided in their "
+                        "own rounds and are listed, not resampled (their report folders may be gone); default: all")
     parser.add_argument("--confidence", type=float, default=0.9, help="with --keep: the share of fold draws a "
                         "challenger must be ahead in (default 0.9)")
     parser.add_argument("--resamples", type=int, default=2000, help="fold draws for the paired intervals")
     args = parser.parse_args(argv)
     if not 0 < args.confidence <= 1:
         parser.error(f"--confidence {args.confidence}: give a share of draws in (0, 1], e.g. 0.9")
+    if args.challengers and not args.keep:
+        parser.error("--challengers names who may challenge the --keep candidate: give --keep NAME too")
     if args.seeds and len(set(args.seeds)) != len(args.seeds):
         parser.error(f"--seeds {args.seeds}: name each seed once")
 
@@ -194,9 +203,21 @@ def main(argv=None) -> int:
                 print(f"error: --keep {args.keep}: no such candidate in the log with seeds {seeds}; candidates are "
                       f"{list(named)}", file=sys.stderr)
                 return 2
+            unknown = sorted(set(args.challengers or []) - set(named))
+            if unknown:
+                print(f"error: --challengers {' '.join(unknown)}: no such candidate in the log with seeds {seeds}; "
+                      f"candidates are {list(named)}", file=sys.stderr)
+                return 2
             # each candidate ahead of the kept one on the mean, best first, challenges it in turn
+            ahead = unbiased[:unbiased.index(kept)]
+            for runs in ahead:
+                if args.challengers and _name(runs) not in args.challengers:
+                    print(f"{_name(runs)} is ahead of {args.keep} on the mean ({_mean_uf1(runs):.4f} against "
+                          f"{_mean_uf1(kept):.4f}), decided in its own round (not in --challengers): not a "
+                          "challenger in this run")
+            ahead = [runs for runs in ahead if not args.challengers or _name(runs) in args.challengers]
             chosen, unpaired = kept, []
-            for runs in unbiased[:unbiased.index(kept)]:
+            for runs in ahead:
                 boot = _paired(Path(args.out), runs, kept, args.resamples)
                 if boot is None:
                     unpaired.append(_name(runs))
@@ -209,7 +230,7 @@ def main(argv=None) -> int:
                     break
                 print(f"{_name(runs)} is ahead of {args.keep} in {100 * boot['uf1']['a_better']:.0f} % of the "
                       f"fold draws, under --confidence {args.confidence:.2f}: {args.keep} stays")
-            if chosen is kept and unpaired and len(unpaired) == unbiased.index(kept):
+            if chosen is kept and unpaired and len(unpaired) == len(ahead):
                 print(f"error: --keep {args.keep}: no candidate ahead of it could be resampled ({unpaired}); put "
                       f"their report folders under {args.out}", file=sys.stderr)
                 return 2

@@ -250,3 +250,20 @@ def test_select_settings_pairs_a_flip_average_candidate_with_its_own_single_pass
     log.write_text("".join(json.dumps(line) + "\n" for line in lines))
     unpaired = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
     assert unpaired.returncode == 2 and "no candidate ahead of it could be resampled" in unpaired.stderr
+    # a round whose only challenger is behind: the earlier round's candidate ahead without folders is listed, not
+    # asked to resample, and the kept one stays
+    behind = {**lines[2], "name": "behind", "overrides": {"epochs": 5},
+              "config": {**lines[2]["config"], "epochs": 5}}
+    behind["selection"] = {"subjects": "validation", "cnn": {"uf1": lines[2]["selection"]["cnn"]["uf1"] - 0.01}}
+    log.write_text("".join(json.dumps(line) + "\n" for line in [*lines, behind]))
+    this_round = subprocess.run(args + ["--challengers", "behind"], capture_output=True, text=True, cwd=ROOT)
+    assert this_round.returncode == 0, this_round.stderr
+    assert "gone is ahead of plain on the mean" in this_round.stdout and "decided in its own round" in this_round.stdout
+    assert "never fitted on (validation): plain" in this_round.stdout
+    named = subprocess.run(args + ["--challengers", "gone"], capture_output=True, text=True, cwd=ROOT)
+    assert named.returncode == 2 and "no candidate ahead of it could be resampled (['gone'])" in named.stderr
+    unknown = subprocess.run(args + ["--challengers", "nobody"], capture_output=True, text=True, cwd=ROOT)
+    assert unknown.returncode == 2 and "--challengers nobody: no such candidate" in unknown.stderr
+    alone = [a for a in args if a not in ("--keep", "plain")] + ["--challengers", "behind"]
+    no_keep = subprocess.run(alone, capture_output=True, text=True, cwd=ROOT)
+    assert no_keep.returncode == 2 and "give --keep NAME too" in no_keep.stderr
