@@ -50,6 +50,7 @@ class TFLiteExporter:
     """
 
     def __init__(self, model: Any, metadata: dict[str, Any], signature: str = SIGNATURE):
+        self._tmp: str | None = None  # first: close() (and __del__) runs even when a check below refuses the model
         for key in ("labels", "preprocess"):
             if key not in metadata:
                 raise ValueError(f"TFLiteExporter metadata needs {key!r}. Received keys: {sorted(metadata)}")
@@ -60,7 +61,6 @@ class TFLiteExporter:
         if len(shape) != 4 or any(d is None for d in shape[1:]):
             raise ValueError(f"TFLiteExporter needs an image model with input (N, S, S, C). Received {shape}")
         self.input_shape = (1,) + tuple(int(d) for d in shape[1:])
-        self._tmp: str | None = None
 
     def saved_model_dir(self) -> str:
         """Save the model once with its named signature (a temporary SavedModel)."""

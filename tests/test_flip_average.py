@@ -116,3 +116,29 @@ def test_a_flip_averaged_loso_also_reports_the_same_fit_read_without_the_mirror(
     with open(tmp_path / "plain" / "predictions.csv") as fh:
         assert [r["cnn"] for r in csv.DictReader(fh)] == [r["cnn_single"] for r in rows]
     assert result.scores["cnn"]["all"]["n"] == plain.scores["cnn"]["all"]["n"] == len(rows)
+
+
+@pytest.mark.parametrize("mode", ["flow", "flow_image"])
+def test_int8_mirror_keeps_one_scale_through_the_flip(mode):
+    """An int8 REVERSE_V2 copies bytes, so its input and output must share one scale and zero point. With the flip
+    first, the converter gave its output the scale of the MUL after it, and the mirrored branch read every pixel
+    wrong: on the MEGC 2019 release int8 agreed with float32 on 90.5 % of 442 samples; with the flip last, 99.5 %."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from export.quantization import QuantizationConfig
+    from export.tflite_exporter import TFLiteExporter
+
+    wrapped = flip_average(build_model("eccnn", input_shape=(SIZE, SIZE, 3), num_classes=3), mode)
+    x = _x(16) - (0.5 if mode == "flow" else 0.0)
+    exporter = TFLiteExporter(wrapped, {"labels": ["a", "b", "c"], "preprocess": {}})
+    try:
+        tflite = exporter.convert(QuantizationConfig("int8", representative_data=x))
+    finally:
+        exporter.close()
+    interpreter = Interpreter(model_content=tflite)
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    flips = [op for op in interpreter._get_ops_details() if op["op_name"] == "REVERSE_V2"]
+    assert flips, "the mirror converts to REVERSE_V2"
+    for op in flips:
+        source, result = tensors[op["inputs"][0]], tensors[op["outputs"][0]]
+        assert source["quantization"] == result["quantization"], (source["quantization"], result["quantization"])

@@ -36,13 +36,15 @@ class Mirror(keras.layers.Layer):
         self.mode = mode
 
     def call(self, inputs):
-        x = ops.flip(inputs, axis=2)
-        if self.mode == "apex":
-            return x
-        x = x * np.array([-1.0, 1.0, 1.0], np.float32)
-        if self.mode == "flow_image":
-            x = x + np.array([1.0, 0.0, 0.0], np.float32)
-        return x
+        x = inputs
+        if self.mode != "apex":
+            x = x * np.array([-1.0, 1.0, 1.0], np.float32)
+            if self.mode == "flow_image":
+                x = x + np.array([1.0, 0.0, 0.0], np.float32)
+        # the flip last: an int8 REVERSE_V2 copies bytes, so its input and output must share one scale; fed the
+        # [0, 1] input directly, the converter gave its output the [-1, 1] scale of the MUL after it, and the
+        # mirrored branch read every pixel wrong (int8 agreed with float32 on 90 % of 442 samples, not 99.8 %)
+        return ops.flip(x, axis=2)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
