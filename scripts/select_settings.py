@@ -209,13 +209,14 @@ def main(argv=None) -> int:
                       f"candidates are {list(named)}", file=sys.stderr)
                 return 2
             # each candidate ahead of the kept one on the mean, best first, challenges it in turn
-            ahead = unbiased[:unbiased.index(kept)]
-            for runs in ahead:
-                if args.challengers and _name(runs) not in args.challengers:
+            ahead = []
+            for runs in unbiased[:unbiased.index(kept)]:
+                if not args.challengers or _name(runs) in args.challengers:
+                    ahead.append(runs)
+                else:
                     print(f"{_name(runs)} is ahead of {args.keep} on the mean ({_mean_uf1(runs):.4f} against "
                           f"{_mean_uf1(kept):.4f}), decided in its own round (not in --challengers): not a "
                           "challenger in this run")
-            ahead = [runs for runs in ahead if not args.challengers or _name(runs) in args.challengers]
             chosen, unpaired = kept, []
             for runs in ahead:
                 boot = _paired(Path(args.out), runs, kept, args.resamples)
