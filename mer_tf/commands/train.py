@@ -21,7 +21,7 @@ _FIELDS = {
     "flow_method": "flow_method", "classes": "classes", "max_samples_per_subject": "max_samples_per_subject",
     "ecrl": "ecrl", "augment": "augment", "patience": "patience", "lr_schedule": "lr_schedule", "threads": "threads", "group_by": "loso_group_by",
     "test_subjects": "test_subjects", "label_smoothing": "label_smoothing", "mixup": "mixup",
-    "flip_average": "flip_average", "weight_decay": "weight_decay",
+    "flip_average": "flip_average", "weight_decay": "weight_decay", "weight_average": "weight_average",
 }  # fmt: skip
 
 
@@ -70,6 +70,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
                         help="mixup of the training batches, lam ~ Beta(ALPHA, ALPHA) (0: off, the default; 0.2 is usual)")
     parser.add_argument("--weight-decay", type=float, metavar="WD",
                         help="decoupled (AdamW) weight decay of the kernels, per unit of learning rate (0: off, the default)")
+    parser.add_argument("--weight-average", type=int, metavar="N",
+                        help="keep the mean of the last N epochs' weights instead of the last epoch's "
+                             "(0: off, the default; needs --patience 0)")
     parser.add_argument("--flip-average", dest="flip_average", action="store_const", const=True, default=None,
                         help="predict on each input and its mirror image and average the two (test-time augmentation)")
 

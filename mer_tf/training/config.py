@@ -85,6 +85,10 @@ class TrainConfig:
             the two (test-time augmentation, `mer_tf.models.flip_average`):
             the trained model is wrapped after the fit, so LOSO scores,
             saved models and exports all predict this way (twice the CNN cost).
+        weight_average: keep the mean of the weights at the end of each of the
+            last N epochs instead of the last epoch's (0 = off; SWA-style,
+            `mer_tf.training.weight_average`). Needs patience 0 (early
+            stopping keeps one chosen epoch) and N <= epochs.
         steps_per_epoch: cap on steps per epoch (tiny runs and tests); None = all.
         seed: seeds Python, NumPy, TensorFlow, the split and the shuffle.
         threads: TensorFlow intra-op threads per process (shared 2-core box).
@@ -129,6 +133,7 @@ class TrainConfig:
     mixup: float = 0.0
     weight_decay: float = 0.0
     flip_average: bool = False
+    weight_average: int = 0
     steps_per_epoch: int | None = None
     seed: int = 0
     threads: int = 1
@@ -176,6 +181,13 @@ class TrainConfig:
         if float(self.weight_decay) < 0.0:
             raise ValueError("`weight_decay` must be >= 0 (0: off). "
                              f"Received: weight_decay={self.weight_decay}")
+        if not 0 <= int(self.weight_average) <= int(self.epochs):
+            raise ValueError("`weight_average` must be between 0 (off) and `epochs` (the epochs averaged). "
+                             f"Received: weight_average={self.weight_average}, epochs={self.epochs}")
+        if int(self.weight_average) and int(self.patience):
+            raise ValueError("`weight_average` averages the last epochs of a fixed schedule; early stopping keeps one "
+                             f"chosen epoch instead. Set patience 0 or weight_average 0. Received: "
+                             f"weight_average={self.weight_average}, patience={self.patience}")
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 

@@ -124,6 +124,15 @@ def _lr_schedule(config: TrainConfig) -> list:
     return [keras.callbacks.LearningRateScheduler(lambda e: base * 0.5 * (1.0 + math.cos(math.pi * e / total)))]
 
 
+def _weight_average(config: TrainConfig, state_path: Path | None) -> list:
+    """The callback that keeps the mean of the last `config.weight_average` epochs' weights ([] when off)."""
+    if not config.weight_average:
+        return []
+    from mer_tf.training.weight_average import weight_average_callback
+
+    return [weight_average_callback(config.epochs, config.weight_average, state_path)]
+
+
 def _state_variables(model) -> list:
     """Every variable a fit changes: weights, seed states and the optimizer's variables."""
     return list(model.variables) + list(model.optimizer.variables)
@@ -158,8 +167,8 @@ def fit_model(
 
     Returns:
         (model, history dict). The model holds the best validation weights
-        under early stopping, and the last epoch's weights with patience 0;
-        with `config.flip_average` it comes wrapped (`flip_average`).
+        under early stopping, and the last epoch's weights with patience 0
+        (the mean of the last `config.weight_average` epochs' when set); with `config.flip_average` it comes wrapped (`flip_average`).
 
     After a resume, Keras restores the weights and the epoch counter but not
     the callbacks' memory: the best-so-far validation loss and the
@@ -217,16 +226,19 @@ def fit_model(
     epochs_log = work_dir / "epochs.json"
     stop = config.patience > 0  # 0: a fixed schedule, every epoch run and the last one kept
     schedule = _lr_schedule(config)
+    average = work_dir / "weight_average.npz"
     if light:
         cbs = [*([keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True)]
                  if stop else []),
-               *schedule, *(callbacks or [])]
+               *schedule, *_weight_average(config, None), *(callbacks or [])]
     else:
         if not (work_dir / "backup").exists():
             epochs_log.unlink(missing_ok=True)  # nothing to resume: a fresh run, a fresh log
+            average.unlink(missing_ok=True)
         cbs = [
             _epoch_logger(epochs_log, _read_epochs(epochs_log)),  # before the backup: every epoch it holds is logged
             keras.callbacks.BackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True),
+            *_weight_average(config, average),  # after the backup: a resume finds the sum at most one epoch behind
             *([keras.callbacks.ModelCheckpoint(str(best), monitor=monitor, save_best_only=True,
                                                save_weights_only=True),
                keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience)] if stop else []),
@@ -305,7 +317,7 @@ def _claim_work_dir(work_dir: Path, config: TrainConfig, train_samples, val_samp
     fingerprint = hashlib.sha1(json.dumps(run, sort_keys=True, default=str).encode()).hexdigest()
     stamp = work_dir / "run.sha1"
     if work_dir.exists() and (not stamp.is_file() or stamp.read_text().strip() != fingerprint):
-        for name in ("backup", "best.weights.h5", "epochs.json"):
+        for name in ("backup", "best.weights.h5", "epochs.json", "weight_average.npz"):
             target = work_dir / name
             if target.exists():
                 log.warning("removing %s: it belongs to a different run (config or split changed)", target)
