@@ -59,13 +59,19 @@ def test_a_bad_trace_is_named(tmp_path):
         make_trace(CLASSES, [bad])
 
 
-def test_loso_writes_a_trace_whose_last_epoch_is_the_report(tmp_path):
+@pytest.mark.parametrize("flip_average", [False, True])
+def test_loso_writes_a_trace_whose_last_epoch_is_the_report(tmp_path, flip_average):
     from mer_tf.training import TrainConfig, run_loso
     from test_training_helpers import make_samples
 
     samples = make_samples(tmp_path / "data", subjects=3)
     config = TrainConfig(data="unused", epochs=3, steps_per_epoch=2, batch_size=4, val_subjects=1, patience=0,
-                         cache_dir=str(tmp_path / "cache"), ecrl=False)  # fmt: skip
+                         cache_dir=str(tmp_path / "cache"), ecrl=False, flip_average=flip_average)  # fmt: skip
+    if flip_average:  # read through the mirror, as the report reads it; weight averaging has no per-epoch model
+        with pytest.raises(ValueError, match="weight_average=2"):
+            run_loso(config.with_overrides(weight_average=2), tmp_path / "wa", samples=samples, use_ray=False,
+                     progress=False, trace_epochs=True)
+        assert not (tmp_path / "wa").exists()
     result = run_loso(config, tmp_path / "loso", samples=samples, use_ray=False, progress=False, trace_epochs=True)
     trace = read_trace(tmp_path / "loso")
     assert [f["name"] for f in trace["folds"]] == [f["name"] for f in result.folds]
@@ -88,3 +94,27 @@ def test_loso_writes_a_trace_whose_last_epoch_is_the_report(tmp_path):
     assert again.returncode == 2 and "exists already" in again.stderr
     none = subprocess.run(args[:2] + [str(tmp_path / "data")], capture_output=True, text=True, cwd=ROOT)
     assert none.returncode == 2 and "--trace-epochs" in none.stderr
+
+
+def test_the_trace_reads_each_epoch_through_the_mirror_when_the_report_does():
+    """With flip_average the report predicts through the mirror wrapper; each epoch's trace must read it so too."""
+    import keras
+    import numpy as np
+
+    from mer_tf.models import flip_average
+    from mer_tf.training.loso import _test_trace
+
+    keras.utils.set_random_seed(5)  # a large random linear read: its verdicts vary from image to image
+    model = keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0)),
+                              keras.layers.Activation("log_softmax")])
+    x = np.random.default_rng(5).uniform(0, 1, size=(40, 28, 28, 3)).astype("float32")
+    single = model.predict(x, verbose=0).argmax(axis=1)
+    both = flip_average(model, "flow_image").predict(x, verbose=0).argmax(axis=1)
+    assert (single != both).any()  # the two readings differ here, so the check below can fail
+    for mode, want in ((None, single), ("flow_image", both)):
+        trace = _test_trace(x, mode)
+        trace.set_model(model)
+        trace.on_train_begin()
+        trace.on_epoch_end(0)
+        assert trace.predicted == [want.tolist()]

@@ -77,7 +77,8 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
             out.append(feats[key])
         return out
 
-    trace = _test_trace(np.stack([f.image for f in features(test)]).astype(np.float32)) if fold.get("trace_epochs") else None
+    trace = _test_trace(np.stack([f.image for f in features(test)]).astype(np.float32),
+                        cfg.input if cfg.flip_average else None) if fold.get("trace_epochs") else None
     t0 = time.perf_counter()
     model, history = fit_model(cfg, train, val, store, Path(work_dir), light=True,
                                callbacks=[trace] if trace is not None else None)
@@ -130,12 +131,14 @@ def _add_single_pass(model, samples, feats, rows: list[dict], classes) -> None:
         r["cnn_single"] = classes[int(np.argmax(lp))]
 
 
-def _test_trace(images: np.ndarray):
+def _test_trace(images: np.ndarray, mirror_mode: str | None = None):
     """A Keras callback keeping the test subject's predicted class after every epoch.
 
     For `run_loso(trace_epochs=True)` only: it reads what choosing each fold's
     epoch on its own test subject would report (`mer_tf.epoch_trace`). It
-    never changes the fit, and nothing is chosen with it.
+    never changes the fit, and nothing is chosen with it. `mirror_mode` (the
+    input mode, with `flip_average`): each epoch is read through the same
+    mirror-averaging wrapper as the report, sharing the fit's weights.
     """
     import keras
 
@@ -143,12 +146,21 @@ def _test_trace(images: np.ndarray):
         def __init__(self):
             super().__init__()
             self.predicted: list[list[int]] = []
+            self.reader = None
+
+        def on_train_begin(self, logs=None):
+            if mirror_mode is None:
+                self.reader = self.model
+            else:
+                from mer_tf.models import flip_average
+
+                self.reader = flip_average(self.model, mirror_mode)
 
         def on_epoch_end(self, epoch, logs=None):
             # predicted as the report predicts (`predictions.predict_rows`: model.predict, batch 64), so the
             # last epoch's classes are the report's; the CI failure once blamed on a near-tie was a test bug
             # (it keyed rows by sample id, which repeats across subjects; fixed in tests/test_epoch_trace.py)
-            logp = np.asarray(self.model.predict(images, batch_size=64, verbose=0))
+            logp = np.asarray(self.reader.predict(images, batch_size=64, verbose=0))
             self.predicted.append(logp.argmax(axis=1).astype(int).tolist())
 
     return TestTrace()
@@ -251,6 +263,10 @@ def run_loso(
     from mer_tf.training.ray_runner import run_tasks
     from mer_tf.training.evaluation_report import write_evaluation
 
+    if trace_epochs and config.weight_average:
+        raise ValueError("--trace-epochs reads each epoch's own weights, and with weight_average the kept model is a "
+                         f"mean that no epoch has. Received: weight_average={config.weight_average}; trace with "
+                         "weight_average 0 (--weight-average 0).")
     out_dir = Path(out_dir)
     work_root = out_dir.with_name(out_dir.name + ".work")
     inputs = {"dataset": config.data}
