@@ -119,3 +119,22 @@ def test_flow_is_the_default_input_and_means_the_release_flow_images_on_megc2019
     assert TrainConfig(dataset="megc2019").input == "flow_image"
     assert TrainConfig(dataset="megc2019", input="apex").input == "apex"
     assert TrainConfig(dataset="casme2").input == "flow"
+
+
+def test_ablation_pairs_each_baseline_with_eccnn_seed_by_seed():
+    """The paper's Table 3 question (how the baselines rank) is answered paired, only on seeds both cells ran."""
+    from mer_tf.training.ablation import paired_differences
+
+    def run(uf1, uar):
+        return {"scores": {"cnn": {"all": {"uf1": uf1, "uar": uar}}}}
+
+    per_run = {("eccnn_pool3", 0): run(.72, .75), ("eccnn_pool3", 1): run(.73, .76),
+               ("lcn", 0): run(.74, .76), ("lcn", 1): run(.71, .74), ("convnet", 1): run(.70, .70)}
+    paired = {p["question"]: p for p in paired_differences(per_run, [0, 1])}
+    lcn = paired["baseline: ECCNN - LCN"]
+    assert lcn["seeds"] == [0, 1]
+    assert lcn["uf1_per_seed"] == pytest.approx([-.02, .02]) and lcn["uf1"] == pytest.approx(0.0)
+    assert lcn["uar_per_seed"] == pytest.approx([-.01, .02])
+    convnet = paired["baseline: ECCNN - ConvNet"]
+    assert convnet["seeds"] == [1] and convnet["uf1"] == pytest.approx(.03)
+    assert "baseline: ECCNN - DRML" not in paired and "baseline: ECCNN - AlexNet" not in paired  # not run: not reported

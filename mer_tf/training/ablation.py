@@ -190,6 +190,11 @@ PAIRS = (
     ("pooling: 2 - 3 layers", "eccnn_pool2", "cnn", "eccnn_pool3", "cnn"),
     ("ECRL: ECCNN + ECRL - ECCNN", "eccnn_pool3", "fused", "eccnn_pool3", "cnn"),
     ("peer: ECCNN - STSTNet", "eccnn_pool3", "cnn", "ststnet", "cnn"),
+    # the paper's Table 3: how the baselines rank against ECCNN
+    ("baseline: ECCNN - DRML", "eccnn_pool3", "cnn", "drml", "cnn"),
+    ("baseline: ECCNN - AlexNet", "eccnn_pool3", "cnn", "alexnet", "cnn"),
+    ("baseline: ECCNN - ConvNet", "eccnn_pool3", "cnn", "convnet", "cnn"),
+    ("baseline: ECCNN - LCN", "eccnn_pool3", "cnn", "lcn", "cnn"),
 )
 
 
