@@ -22,6 +22,7 @@ _FIELDS = {
     "ecrl": "ecrl", "augment": "augment", "patience": "patience", "lr_schedule": "lr_schedule", "threads": "threads", "group_by": "loso_group_by",
     "test_subjects": "test_subjects", "label_smoothing": "label_smoothing", "mixup": "mixup",
     "flip_average": "flip_average", "weight_decay": "weight_decay", "weight_average": "weight_average",
+    "ensemble": "ensemble",
 }  # fmt: skip
 
 
@@ -73,6 +74,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
     parser.add_argument("--weight-average", type=int, metavar="N",
                         help="keep the mean of the last N epochs' weights instead of the last epoch's "
                              "(0: off, the default; needs --patience 0)")
+    parser.add_argument("--ensemble", type=int, metavar="K",
+                        help="train K fits on the same split (seeds seed + 1000 k) and keep their average "
+                             "(1: one fit, the default; K times the training and CNN cost)")
     parser.add_argument("--flip-average", dest="flip_average", action="store_const", const=True, default=None,
                         help="predict on each input and its mirror image and average the two (test-time augmentation)")
 

@@ -89,6 +89,10 @@ class TrainConfig:
             last N epochs instead of the last epoch's (0 = off; SWA-style,
             `mer_tf.training.weight_average`). Needs patience 0 (early
             stopping keeps one chosen epoch) and N <= epochs.
+        ensemble: train K fits on the same split and keep their average
+            (1 = one fit, the default; `mer_tf.models.ensemble`): member k
+            is seeded seed + 1000 k, member 0 is the single fit itself. K
+            times the training and CNN cost.
         steps_per_epoch: cap on steps per epoch (tiny runs and tests); None = all.
         seed: seeds Python, NumPy, TensorFlow, the split and the shuffle.
         threads: TensorFlow intra-op threads per process (shared 2-core box).
@@ -134,6 +138,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     flip_average: bool = False
     weight_average: int = 0
+    ensemble: int = 1
     steps_per_epoch: int | None = None
     seed: int = 0
     threads: int = 1
@@ -188,6 +193,9 @@ class TrainConfig:
             raise ValueError("`weight_average` averages the last epochs of a fixed schedule; early stopping keeps one "
                              f"chosen epoch instead. Set patience 0 or weight_average 0. Received: "
                              f"weight_average={self.weight_average}, patience={self.patience}")
+        if int(self.ensemble) < 1:
+            raise ValueError("`ensemble` is the number of fits averaged: 1 (one fit, the default) or more. "
+                             f"Received: ensemble={self.ensemble}")
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 

@@ -49,7 +49,7 @@ def write_evaluation(
     """
     out_dir = Path(out_dir)
     names = []
-    columns = list(PREDICTION_COLUMNS) + [c for c in ("cnn_single", "fold") if rows and c in rows[0]]
+    columns = list(PREDICTION_COLUMNS) + [c for c in ("cnn_single", "cnn_first", "fold") if rows and c in rows[0]]
     with atomic_folder(out_dir, kind, overwrite=overwrite, inputs=inputs) as tmp:
         write_csv(tmp / "predictions.csv", rows, columns)
         names.append("predictions.csv")

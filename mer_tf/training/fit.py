@@ -74,8 +74,9 @@ def _optimizer(config: TrainConfig):
     return optimizer
 
 
-# This process's last light model: (key, model, its initial state). See `reusable_model`.
+# This process's light models: key -> (model, its initial state). See `reusable_model`.
 _REUSABLE: dict = {}
+_REUSABLE_MAX = 4  # the members of one ensemble fit side by side; older configs make way
 
 
 def reusable_model(config: TrainConfig, input_shape: tuple, steps_per_execution: int):
@@ -89,19 +90,22 @@ def reusable_model(config: TrainConfig, input_shape: tuple, steps_per_execution:
     and the dropout layers' seed states. A reused model therefore starts
     every fold exactly as a fresh build with the same seed does (a test
     checks the histories match), whatever folds the worker ran before.
+    A few configs are kept at once (the members of an ensemble differ in
+    their seed alone), the oldest making way for a new one.
     """
     import json
 
     key = json.dumps([config.to_dict(), list(input_shape), int(steps_per_execution)], sort_keys=True, default=str)
-    if _REUSABLE.get("key") == key:
-        model, initial = _REUSABLE["model"], _REUSABLE["initial"]
+    if key in _REUSABLE:
+        model, initial = _REUSABLE[key]
         for var, value in zip(_state_variables(model), initial):
             var.assign(value)
         return model
     model = build(config, input_shape, steps_per_execution=steps_per_execution)
     model.optimizer.build(model.trainable_variables)
-    _REUSABLE.clear()  # one model per process: a new config replaces the old one
-    _REUSABLE.update(key=key, model=model, initial=[v.numpy() for v in _state_variables(model)])
+    while len(_REUSABLE) >= _REUSABLE_MAX:
+        _REUSABLE.pop(next(iter(_REUSABLE)))
+    _REUSABLE[key] = (model, [v.numpy() for v in _state_variables(model)])
     return model
 
 
@@ -168,7 +172,9 @@ def fit_model(
     Returns:
         (model, history dict). The model holds the best validation weights
         under early stopping, and the last epoch's weights with patience 0
-        (the mean of the last `config.weight_average` epochs' when set); with `config.flip_average` it comes wrapped (`flip_average`).
+        (the mean of the last `config.weight_average` epochs' when set); with
+        `config.ensemble` K > 1 it averages K such fits (`_fit_ensemble`); with
+        `config.flip_average` it comes wrapped (`flip_average`).
 
     After a resume, Keras restores the weights and the epoch counter but not
     the callbacks' memory: the best-so-far validation loss and the
@@ -182,6 +188,8 @@ def fit_model(
 
     from mer_tf.data.tf_dataset import Augmentation, SoftTargets, class_weights, make_dataset
 
+    if int(config.ensemble) > 1:
+        return _fit_ensemble(config, train_samples, val_samples, store, work_dir, callbacks, verbose, light)
     work_dir = Path(work_dir)
     if not light:
         _claim_work_dir(work_dir, config, train_samples, val_samples)
@@ -272,6 +280,39 @@ def fit_model(
 
         model = flip_average(model, config.input)
     return model, hist
+
+
+def _fit_ensemble(config: TrainConfig, train_samples, val_samples, store, work_dir, callbacks, verbose, light):
+    """`fit_model` of each member of `config.ensemble`, in turn; returns (the `ensemble` model, history).
+
+    Member k is `config` with seed `member_seed(seed, k)`, one fit and no
+    mirror: member 0 runs first, under the global seed its caller set, so it
+    is exactly the single fit of `config`'s seed; each later member reseeds
+    everything before it starts. A full fit keeps each member's backups and
+    logs in `work_dir/member<k>` (a killed run resumes member by member).
+    The history is member 0's, with each member's under "members"; extra
+    `callbacks` watch member 0 alone.
+    """
+    import keras
+
+    from mer_tf.models.ensemble import ensemble, member_seed
+
+    members, histories = [], []
+    for k in range(int(config.ensemble)):
+        member = config.with_overrides(ensemble=1, flip_average=False, seed=member_seed(config.seed, k))
+        if k:
+            keras.utils.set_random_seed(member.seed)
+        model, hist = fit_model(member, train_samples, val_samples, store,
+                                work_dir if light else Path(work_dir) / f"member{k}",
+                                callbacks=callbacks if k == 0 else None, verbose=verbose, light=light)
+        members.append(model)
+        histories.append(hist)
+    model = ensemble(members)
+    if config.flip_average:
+        from mer_tf.models import flip_average
+
+        model = flip_average(model, config.input)
+    return model, {**histories[0], "members": histories}
 
 
 def _read_epochs(path: Path) -> dict[int, dict]:

@@ -97,6 +97,9 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     if cfg.flip_average:  # the same fit read without the mirror: a paired, same-weights reading of the averaging
         for samples, part in ((test, rows), (val, val_rows), (score, score_rows_)):
             _add_single_pass(model, samples, features(samples), part, cfg.class_names)
+    if cfg.ensemble > 1:  # member 0 alone: the single fit of this seed, read on the same samples
+        for samples, part in ((test, rows), (val, val_rows), (score, score_rows_)):
+            _add_first_member(model, samples, features(samples), part, cfg)
     for r in rows + val_rows + score_rows_:
         r["fold"] = fold["name"]
     shutil.rmtree(work_dir, ignore_errors=True)  # backups/checkpoints of a finished fold
@@ -129,6 +132,27 @@ def _add_single_pass(model, samples, feats, rows: list[dict], classes) -> None:
         if r["sample"] != s.sample_id:
             raise RuntimeError(f"prediction rows out of order: row {r['sample']!r} against sample {s.sample_id!r}")
         r["cnn_single"] = classes[int(np.argmax(lp))]
+
+
+def _add_first_member(model, samples, feats, rows: list[dict], cfg: TrainConfig) -> None:
+    """Each row's `cnn_first`: the class an ensemble's member 0 gives (through the mirror with flip_average).
+
+    Member 0 is the single fit of the run's seed, so this column is the
+    one-fit reading of the same split: the ensemble's paired baseline.
+    """
+    if not rows:
+        return
+    from mer_tf.models import flip_average
+    from mer_tf.models.ensemble import members_of
+
+    first = members_of(model)[0]
+    reader = flip_average(first, cfg.input) if cfg.flip_average else first
+    images = np.stack([f.image for f in feats]).astype(np.float32)
+    logp = np.asarray(reader.predict(images, batch_size=64, verbose=0))
+    for r, s, lp in zip(rows, samples, logp):
+        if r["sample"] != s.sample_id:
+            raise RuntimeError(f"prediction rows out of order: row {r['sample']!r} against sample {s.sample_id!r}")
+        r["cnn_first"] = cfg.class_names[int(np.argmax(lp))]
 
 
 def _test_trace(images: np.ndarray, mirror_mode: str | None = None):
@@ -263,6 +287,9 @@ def run_loso(
     from mer_tf.training.ray_runner import run_tasks
     from mer_tf.training.evaluation_report import write_evaluation
 
+    if trace_epochs and config.ensemble > 1:
+        raise ValueError("--trace-epochs reads one fit's epochs, and an ensemble averages several fits. Received: "
+                         f"ensemble={config.ensemble}; trace with ensemble 1 (--ensemble 1).")
     if trace_epochs and config.weight_average:
         raise ValueError("--trace-epochs reads each epoch's own weights, and with weight_average the kept model is a "
                          f"mean that no epoch has. Received: weight_average={config.weight_average}; trace with "
