@@ -306,29 +306,41 @@ def _source(out: Path, entry: dict, other: dict) -> tuple[Path, str]:
     """Where a candidate's validation predictions are, as (CSV, column).
 
     Its own report's `cnn` column; or, when that report is gone and `other`
-    is the same fit with `flip_average` on, the `cnn_single` column of other's
-    report: the very weights, read without the mirror (a same-weights pair,
-    tighter than two runs: a rerun of one configuration on another machine
-    moved the selection UF1 by .005 and the test UF1 by .015).
+    holds the very same fit, the column of other's report that reads it: a
+    same-weights pair, tighter than two runs (a rerun of one configuration
+    on another machine moved the selection UF1 by .005 and the test UF1 by
+    .015). That is `cnn_single` when `other` is the same fit with
+    `flip_average` on (read without the mirror), and `cnn_first` when
+    `other` is an ensemble of the same settings (its member 0 is the single
+    fit of that seed).
     """
     own = out / entry["name"] / "validation_predictions.csv"
-    if own.is_file() or not _same_fit_with_flip(other, entry):
+    column = None if own.is_file() else _same_fit_column(other, entry)
+    if column is None:
         return own, "cnn"
-    return out / other["name"] / "validation_predictions.csv", "cnn_single"
+    return out / other["name"] / "validation_predictions.csv", column
 
 
-def _same_fit_with_flip(flipped: dict, plain: dict) -> bool:
-    """True when `flipped` ran exactly `plain`'s settings (seed included) with `flip_average` added."""
+def _same_fit_column(holder: dict, plain: dict) -> str | None:
+    """The column of `holder`'s report that is `plain`'s fit read as `plain` reads it, or None.
+
+    "cnn_single": `holder` ran exactly `plain`'s settings (seed included)
+    with `flip_average` added; "cnn_first": with `ensemble` above 1 added.
+    """
     from mer_tf.training.config import TrainConfig
 
     defaults = json.loads(json.dumps(TrainConfig().to_dict()))  # a setting added later ran at its default
 
     def settings(entry):
-        config = {k: v for k, v in {**defaults, **(entry.get("config") or {})}.items() if k not in _NOT_SETTINGS}
-        return config.pop("flip_average"), config
+        return {k: v for k, v in {**defaults, **(entry.get("config") or {})}.items() if k not in _NOT_SETTINGS}
 
-    (flip_a, a), (flip_b, b) = settings(flipped), settings(plain)
-    return bool(flip_a) and not flip_b and a == b
+    a, b = settings(holder), settings(plain)
+    if a.pop("flip_average") and not b.pop("flip_average") and a == b:
+        return "cnn_single"
+    a, b = settings(holder), settings(plain)
+    if int(a.pop("ensemble")) > 1 and int(b.pop("ensemble")) == 1 and a == b:
+        return "cnn_first"
+    return None
 
 
 def selection_of(entry: dict) -> dict:

@@ -267,3 +267,46 @@ def test_select_settings_pairs_a_flip_average_candidate_with_its_own_single_pass
     alone = [a for a in args if a not in ("--keep", "plain")] + ["--challengers", "behind"]
     no_keep = subprocess.run(alone, capture_output=True, text=True, cwd=ROOT)
     assert no_keep.returncode == 2 and "give --keep NAME too" in no_keep.stderr
+
+
+def test_select_settings_pairs_an_ensemble_candidate_with_its_member_0(tmp_path):
+    """The kept candidate's reports are gone; the challenger is an ensemble of its settings, whose member 0 is
+    the kept candidate's own fit: the pair is read from the challenger's `cnn_first` column."""
+    import importlib.util
+
+    from mer_tf.training import TrainConfig
+
+    config = ROOT / "configs/default.yaml"
+    out, log = tmp_path / "out", tmp_path / "log.jsonl"
+    truth, a, b, folds = _run(wrong_a=0.05, wrong_b=0.35, seed=3)
+    path = _write(out / "ens" / "validation_predictions.csv", truth, a, folds)
+    with open(path) as fh:
+        rows = list(csv.DictReader(fh))
+    with open(path, "w", newline="") as fh:  # member 0 alone errs more than the two together
+        w = csv.DictWriter(fh, [*COLUMNS, "cnn_first"])
+        w.writeheader()
+        w.writerows({**r, "cnn_first": p} for r, p in zip(rows, b))
+    lines = []
+    for name, pred, overrides in (("ens", a, {"ensemble": 2}), ("plain", b, {})):
+        settings = {**TrainConfig.from_file(config, **overrides).to_dict(), "patience": 0}
+        if name == "plain":
+            settings.pop("ensemble")  # logged before the setting existed: its default then
+        uf1 = pooled_scores(truth, pred, MEGC3)["uf1"]
+        lines.append({"name": name, "overrides": overrides, "config": settings,
+                      "validation": {"cnn": {"uf1": uf1, "uar": uf1}},
+                      "selection": {"subjects": "validation", "cnn": {"uf1": uf1, "uar": uf1}}, "test": {}})
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (tmp_path / "cands.yaml").write_text("- name: ens\n  overrides: {ensemble: 2}\n")
+    args = [sys.executable, str(ROOT / "scripts/select_settings.py"), "--config", str(config), "--candidates",
+            str(tmp_path / "cands.yaml"), "--out", str(out), "--log", str(log), "--only", "none",
+            "--resamples", "300", "--keep", "plain", "--challengers", "ens"]
+    run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert "never fitted on (validation): ens {'ensemble': 2}" in run.stdout
+    spec = importlib.util.spec_from_file_location("select_settings", ROOT / "scripts/select_settings.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script._source(out, lines[1], lines[0]) == (out / "ens" / "validation_predictions.csv", "cnn_first")
+    other_seed = {**lines[0], "config": {**lines[0]["config"], "seed": 7}}  # another seed: not its member 0
+    assert script._same_fit_column(other_seed, lines[1]) is None
+    assert script._same_fit_column(lines[1], lines[0]) is None  # the single fit holds no ensemble's reading
