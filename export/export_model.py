@@ -89,11 +89,16 @@ def export_model(
         raise ValueError(f"--representative must be >= 1. Received: {representative}")
     if prune is not None and not 0.0 < float(prune) < 1.0:
         raise ValueError(f"--prune is a target sparsity in (0, 1), e.g. 0.5. Received: {prune}")
+    folder = ModelFolder.load(model_dir)
+    members = int(folder.config.get("ensemble", 1))
+    if (qat or prune is not None) and members > 1:
+        raise ValueError(f"--qat and --prune fine-tune one fit, and {model_dir} averages {members} (ensemble="
+                         f"{members}). Export it without them (float32, float16, dynamic and int8 post-training "
+                         "quantization convert the whole ensemble), or train with --ensemble 1 for QAT or pruning.")
     if qat or prune is not None:
         from export.qat import qat_python_path
 
         qat_python = qat_python_path(qat_python)  # fail early, before any conversion
-    folder = ModelFolder.load(model_dir)
     model = folder.keras_model()
     need_train = "int8" in variants or qat or prune is not None or check_samples > 0
     train = folder_samples(folder, "train", data, dataset, progress=progress) if need_train else None

@@ -93,3 +93,44 @@ def test_an_ensemble_loso_reads_member_0_as_the_single_fit_of_its_seed(tmp_path)
         assert one.keys() == two.keys() and one
         assert all(two[k]["cnn_first"] == one[k]["cnn"] for k in one)
         assert "cnn_first" not in next(iter(one.values()))
+
+
+def test_an_ensemble_model_folder_exports_whole_and_refuses_qat(tmp_path):
+    """PTQ converts the whole averaged graph (LiteRT float32 = Keras); QAT and pruning fine-tune one fit: refused."""
+    from export.export_model import export_model
+    from export.litert_model import LiteRTModel
+    from mer_tf.model_folder import ModelFolder
+    from test_export_support import make_model_folder
+
+    folder = make_model_folder(tmp_path, steps=8, flip=True, members=2)
+    model = ModelFolder.load(folder).keras_model()
+    assert len(members_of(model)) == 2
+    with pytest.raises(ValueError, match="ensemble=2"):
+        export_model(folder, tmp_path / "qat", variants="float32", qat=True, progress=False)
+    assert not (tmp_path / "qat").exists()
+    manifest = export_model(folder, tmp_path / "out", variants="float32,int8", representative=16, check_samples=8,
+                            progress=False)
+    assert manifest["variants"]["float32"]["check_forward"]["max_abs_diff"] < 1e-4
+    assert manifest["variants"]["int8"]["check_forward"]["top1_agreement"] >= 0.75
+    x = np.load(tmp_path / "arrays.npz")["x"][:4]
+    lite = LiteRTModel(tmp_path / "out" / manifest["variants"]["float32"]["file"])
+    np.testing.assert_allclose(lite(x), model.predict(x, verbose=0), atol=1e-4)
+
+
+def test_mer_train_saves_the_ensemble_with_each_members_history(tmp_path):
+    import json
+
+    from mer_tf.model_folder import ModelFolder
+    from mer_tf.training import TrainConfig, train
+    from test_training_helpers import make_samples
+
+    samples = make_samples(tmp_path / "data", subjects=3)
+    config = TrainConfig(data="unused", epochs=2, steps_per_epoch=2, batch_size=4, val_subjects=1, patience=0,
+                         cache_dir=str(tmp_path / "cache"), ecrl=False, ensemble=2)
+    train(config, tmp_path / "model", samples=samples, progress=False)
+    model = ModelFolder.load(tmp_path / "model").keras_model()
+    first, second = members_of(model)
+    assert not np.allclose(first.get_weights()[0], second.get_weights()[0])  # other seeds, other fits
+    history = json.loads((tmp_path / "model" / "history.json").read_text())
+    assert len(history["members"]) == 2 and all(h["epochs_run"] == 2 for h in history["members"])
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["ensemble"] == 2

@@ -38,29 +38,37 @@ def make_arrays(per_class_subject: int = 3, seed: int = 0) -> dict:
                 apex_landmarks=np.stack(apex), neutral_landmarks=np.stack(neutral), source=np.array("toy arrays"))
 
 
-def make_model_folder(root: Path, steps: int = 60, flip: bool = False) -> Path:
+def make_model_folder(root: Path, steps: int = 60, flip: bool = False, members: int = 1) -> Path:
     """`root/model` (a trained tiny ECCNN folder) and `root/arrays.npz`; returns the model folder.
 
     flip: the trained model is saved wrapped by `flip_average` (as `flip_average: true` trains it).
+    members: more than 1 trains that many (seeds 0, 1000, ...) and saves their `ensemble`.
     """
     import keras
 
     from mer_tf.models import build_model, flip_average, model_config, nll_loss
+    from mer_tf.models.ensemble import ensemble, member_seed
 
     arrays = make_arrays()
     np.savez(root / "arrays.npz", **arrays)
     kwargs = dict(pooling_layers=2, local_region=True, filters=(4, 8), dense_units=16, dropout=0.1)
-    model = build_model("eccnn", (SIZE, SIZE, 3), len(CLASSES), **kwargs)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=nll_loss)
     train = ~np.isin(arrays["subjects"], TEST_SUBJECTS)
-    keras.utils.set_random_seed(0)
-    model.fit(arrays["x"][train], arrays["y"][train], epochs=max(1, steps // 4), batch_size=16, verbose=0)
+    fits = []
+    for k in range(members):
+        if k:  # member 0 is built as the single model always was
+            keras.utils.set_random_seed(member_seed(0, k))
+        model = build_model("eccnn", (SIZE, SIZE, 3), len(CLASSES), **kwargs)
+        model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=nll_loss)
+        keras.utils.set_random_seed(member_seed(0, k))
+        model.fit(arrays["x"][train], arrays["y"][train], epochs=max(1, steps // 4), batch_size=16, verbose=0)
+        fits.append(model)
+    model = ensemble(fits) if members > 1 else fits[0]
     folder = root / "model"
     folder.mkdir()
     (flip_average(model, "apex") if flip else model).save(folder / "model.keras")
     config = {
         "model": "eccnn", "input": "apex", "size": SIZE, "data": str(root / "arrays.npz"), "dataset": "synthetic",
-        "flip_average": flip,
+        "flip_average": flip, "ensemble": members,
         "model_config": model_config("eccnn", (SIZE, SIZE, 3), len(CLASSES), **kwargs),
         "split": {"train": [s for s in SUBJECTS if s not in TEST_SUBJECTS][:-1],
                   "val": [SUBJECTS[-2]], "test": list(TEST_SUBJECTS)},

@@ -109,7 +109,7 @@ def train(
         "epochs_run": history["epochs_run"],
         "resumed_at_epoch": history.get("resumed_at", 0),
         "ecrl_calibrated_on": "training subjects" if config.ecrl else None,
-        "final": {k: v[-1] for k, v in history.items() if isinstance(v, list) and v},
+        "final": {k: v[-1] for k, v in history.items() if isinstance(v, list) and v and k != "members"},
         "note": f"{config.training_rule}; these scores are not a test result (use `mer loso`).",
     }
     if val_s:
