@@ -211,6 +211,29 @@ def test_select_settings_pools_seeds_and_reads_finished_reports(tmp_path):
         script._selection_split(TrainConfig(val_subjects=0), 0)
 
 
+def _line(name, overrides, settings, uf1):
+    """A selection log line of a fixed-schedule candidate scored `uf1` on its validation subjects."""
+    return {"name": name, "overrides": overrides, "config": {**settings, "patience": 0},
+            "validation": {"cnn": {"uf1": uf1, "uar": uf1}},
+            "selection": {"subjects": "validation", "cnn": {"uf1": uf1, "uar": uf1}}, "test": {}}
+
+
+def _with_column(path, column, values):
+    """Add `column` (one value per row) to the predictions CSV at `path`."""
+    with open(path) as fh:
+        rows = list(csv.DictReader(fh))
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, [*COLUMNS, column])
+        w.writeheader()
+        w.writerows({**r, column: p} for r, p in zip(rows, values))
+
+
+def _select_args(config, tmp_path, out, log, *extra):
+    return [sys.executable, str(ROOT / "scripts/select_settings.py"), "--config", str(config), "--candidates",
+            str(tmp_path / "cands.yaml"), "--out", str(out), "--log", str(log), "--only", "none",
+            "--resamples", "300", *extra]
+
+
 def test_select_settings_pairs_a_flip_average_candidate_with_its_own_single_pass(tmp_path):
     """The kept candidate's reports are gone; the challenger is its fit plus flip_average, whose report holds
     `cnn_single`: the pair is read from that one file. A candidate ahead without predictions cannot challenge."""
@@ -219,13 +242,8 @@ def test_select_settings_pairs_a_flip_average_candidate_with_its_own_single_pass
     config = ROOT / "configs/default.yaml"
     out, log = tmp_path / "out", tmp_path / "log.jsonl"
     truth, a, b, folds = _run(wrong_a=0.05, wrong_b=0.35, seed=2)
-    path = _write(out / "flip" / "validation_predictions.csv", truth, a, folds)
-    with open(path) as fh:  # add the single-pass column: the same weights without the mirror err more
-        rows = list(csv.DictReader(fh))
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, [*COLUMNS, "cnn_single"])
-        w.writeheader()
-        w.writerows({**r, "cnn_single": p} for r, p in zip(rows, b))
+    # the single-pass column: the same weights without the mirror err more
+    _with_column(_write(out / "flip" / "validation_predictions.csv", truth, a, folds), "cnn_single", b)
     lines = []
     for name, pred, overrides in (("gone", a, {"epochs": 3}), ("flip", a, {"flip_average": True}), ("plain", b, {})):
         settings = TrainConfig.from_file(config, **overrides).to_dict()
@@ -233,14 +251,10 @@ def test_select_settings_pairs_a_flip_average_candidate_with_its_own_single_pass
         if name == "flip":
             settings["flip_average"] = True
         uf1 = pooled_scores(truth, pred, MEGC3)["uf1"] + (0.01 if name == "gone" else 0.0)
-        lines.append({"name": name, "overrides": overrides, "config": {**settings, "patience": 0},
-                      "validation": {"cnn": {"uf1": uf1, "uar": uf1}},
-                      "selection": {"subjects": "validation", "cnn": {"uf1": uf1, "uar": uf1}}, "test": {}})
+        lines.append(_line(name, overrides, settings, uf1))
     log.write_text("".join(json.dumps(line) + "\n" for line in lines))
     (tmp_path / "cands.yaml").write_text("- name: flip\n  overrides: {flip_average: true}\n")
-    args = [sys.executable, str(ROOT / "scripts/select_settings.py"), "--config", str(config), "--candidates",
-            str(tmp_path / "cands.yaml"), "--out", str(out), "--log", str(log), "--only", "none",
-            "--resamples", "300", "--keep", "plain"]
+    args = _select_args(config, tmp_path, out, log, "--keep", "plain")
     run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "gone is ahead of plain on the mean, but their report folders" in run.stdout
@@ -279,27 +293,17 @@ def test_select_settings_pairs_an_ensemble_candidate_with_its_member_0(tmp_path)
     config = ROOT / "configs/default.yaml"
     out, log = tmp_path / "out", tmp_path / "log.jsonl"
     truth, a, b, folds = _run(wrong_a=0.05, wrong_b=0.35, seed=3)
-    path = _write(out / "ens" / "validation_predictions.csv", truth, a, folds)
-    with open(path) as fh:
-        rows = list(csv.DictReader(fh))
-    with open(path, "w", newline="") as fh:  # member 0 alone errs more than the two together
-        w = csv.DictWriter(fh, [*COLUMNS, "cnn_first"])
-        w.writeheader()
-        w.writerows({**r, "cnn_first": p} for r, p in zip(rows, b))
+    # member 0 alone errs more than the two together
+    _with_column(_write(out / "ens" / "validation_predictions.csv", truth, a, folds), "cnn_first", b)
     lines = []
     for name, pred, overrides in (("ens", a, {"ensemble": 2}), ("plain", b, {})):
-        settings = {**TrainConfig.from_file(config, **overrides).to_dict(), "patience": 0}
+        settings = TrainConfig.from_file(config, **overrides).to_dict()
         if name == "plain":
             settings.pop("ensemble")  # logged before the setting existed: its default then
-        uf1 = pooled_scores(truth, pred, MEGC3)["uf1"]
-        lines.append({"name": name, "overrides": overrides, "config": settings,
-                      "validation": {"cnn": {"uf1": uf1, "uar": uf1}},
-                      "selection": {"subjects": "validation", "cnn": {"uf1": uf1, "uar": uf1}}, "test": {}})
+        lines.append(_line(name, overrides, settings, pooled_scores(truth, pred, MEGC3)["uf1"]))
     log.write_text("".join(json.dumps(line) + "\n" for line in lines))
     (tmp_path / "cands.yaml").write_text("- name: ens\n  overrides: {ensemble: 2}\n")
-    args = [sys.executable, str(ROOT / "scripts/select_settings.py"), "--config", str(config), "--candidates",
-            str(tmp_path / "cands.yaml"), "--out", str(out), "--log", str(log), "--only", "none",
-            "--resamples", "300", "--keep", "plain", "--challengers", "ens"]
+    args = _select_args(config, tmp_path, out, log, "--keep", "plain", "--challengers", "ens")
     run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "never fitted on (validation): ens {'ensemble': 2}" in run.stdout
