@@ -122,16 +122,9 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
 
 def _add_single_pass(model, samples, feats, rows: list[dict], classes) -> None:
     """Each row's `cnn_single`: the class the wrapped model's single pass gives, without the mirror image."""
-    if not rows:
-        return
     from mer_tf.models.flip_average import unwrap
 
-    images = np.stack([f.image for f in feats]).astype(np.float32)
-    logp = np.asarray(unwrap(model).predict(images, batch_size=64, verbose=0))
-    for r, s, lp in zip(rows, samples, logp):
-        if r["sample"] != s.sample_id:
-            raise RuntimeError(f"prediction rows out of order: row {r['sample']!r} against sample {s.sample_id!r}")
-        r["cnn_single"] = classes[int(np.argmax(lp))]
+    _add_reading(unwrap(model), samples, feats, rows, classes, "cnn_single")
 
 
 def _add_first_member(model, samples, feats, rows: list[dict], cfg: TrainConfig) -> None:
@@ -140,19 +133,26 @@ def _add_first_member(model, samples, feats, rows: list[dict], cfg: TrainConfig)
     Member 0 is the single fit of the run's seed, so this column is the
     one-fit reading of the same split: the ensemble's paired baseline.
     """
-    if not rows:
+    if not rows:  # no wrapper to build for no samples
         return
     from mer_tf.models import flip_average
     from mer_tf.models.ensemble import members_of
 
     first = members_of(model)[0]
     reader = flip_average(first, cfg.input) if cfg.flip_average else first
+    _add_reading(reader, samples, feats, rows, cfg.class_names, "cnn_first")
+
+
+def _add_reading(reader, samples, feats, rows: list[dict], classes, column: str) -> None:
+    """Each row's `column`: the class `reader` (a model on the same inputs) gives its sample."""
+    if not rows:
+        return
     images = np.stack([f.image for f in feats]).astype(np.float32)
     logp = np.asarray(reader.predict(images, batch_size=64, verbose=0))
     for r, s, lp in zip(rows, samples, logp):
         if r["sample"] != s.sample_id:
             raise RuntimeError(f"prediction rows out of order: row {r['sample']!r} against sample {s.sample_id!r}")
-        r["cnn_first"] = cfg.class_names[int(np.argmax(lp))]
+        r[column] = classes[int(np.argmax(lp))]
 
 
 def _test_trace(images: np.ndarray, mirror_mode: str | None = None):
