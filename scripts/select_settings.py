@@ -335,10 +335,10 @@ def _same_fit_column(holder: dict, plain: dict) -> str | None:
         return {k: v for k, v in {**defaults, **(entry.get("config") or {})}.items() if k not in _NOT_SETTINGS}
 
     a, b = settings(holder), settings(plain)
-    if a.pop("flip_average") and not b.pop("flip_average") and a == b:
+    differ = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    if differ == {"flip_average"} and a["flip_average"]:
         return "cnn_single"
-    a, b = settings(holder), settings(plain)
-    if int(a.pop("ensemble")) > 1 and int(b.pop("ensemble")) == 1 and a == b:
+    if differ == {"ensemble"} and int(b["ensemble"]) == 1:
         return "cnn_first"
     return None
 

@@ -94,12 +94,10 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     score_rows_ = []
     if score:  # never fitted on, not even for early stopping: an unbiased selection score
         score_rows_, _ = predict_rows(model, score, features(score), cfg.class_names, cfg.class_scheme, ecrl, policy)
-    if cfg.flip_average:  # the same fit read without the mirror: a paired, same-weights reading of the averaging
+    readers = _same_fit_readers(model, cfg)
+    if readers:
         for samples, part in ((test, rows), (val, val_rows), (score, score_rows_)):
-            _add_single_pass(model, samples, features(samples), part, cfg.class_names)
-    if cfg.ensemble > 1:  # member 0 alone: the single fit of this seed, read on the same samples
-        for samples, part in ((test, rows), (val, val_rows), (score, score_rows_)):
-            _add_first_member(model, samples, features(samples), part, cfg)
+            _add_readings(readers, samples, features(samples), part, cfg.class_names)
     for r in rows + val_rows + score_rows_:
         r["fold"] = fold["name"]
     shutil.rmtree(work_dir, ignore_errors=True)  # backups/checkpoints of a finished fold
@@ -120,39 +118,39 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
     }
 
 
-def _add_single_pass(model, samples, feats, rows: list[dict], classes) -> None:
-    """Each row's `cnn_single`: the class the wrapped model's single pass gives, without the mirror image."""
-    from mer_tf.models.flip_average import unwrap
+def _same_fit_readers(model, cfg: TrainConfig) -> dict:
+    """The paired, same-weights readings a report adds beside `cnn`, as column -> model.
 
-    _add_reading(unwrap(model), samples, feats, rows, classes, "cnn_single")
-
-
-def _add_first_member(model, samples, feats, rows: list[dict], cfg: TrainConfig) -> None:
-    """Each row's `cnn_first`: the class an ensemble's member 0 gives (through the mirror with flip_average).
-
-    Member 0 is the single fit of the run's seed, so this column is the
-    one-fit reading of the same split: the ensemble's paired baseline.
+    `cnn_single` (flip_average): the same fit without the mirror image.
+    `cnn_first` (ensemble): member 0 alone, through the mirror when the run
+    uses it; member 0 is the single fit of the run's seed, so this is the
+    one-fit reading of the same split.
     """
-    if not rows:  # no wrapper to build for no samples
-        return
     from mer_tf.models import flip_average
     from mer_tf.models.ensemble import members_of
+    from mer_tf.models.flip_average import unwrap
 
-    first = members_of(model)[0]
-    reader = flip_average(first, cfg.input) if cfg.flip_average else first
-    _add_reading(reader, samples, feats, rows, cfg.class_names, "cnn_first")
+    readers = {}
+    if cfg.flip_average:
+        readers["cnn_single"] = unwrap(model)
+    if cfg.ensemble > 1:
+        first = members_of(model)[0]
+        readers["cnn_first"] = flip_average(first, cfg.input) if cfg.flip_average else first
+    return readers
 
 
-def _add_reading(reader, samples, feats, rows: list[dict], classes, column: str) -> None:
-    """Each row's `column`: the class `reader` (a model on the same inputs) gives its sample."""
+def _add_readings(readers: dict, samples, feats, rows: list[dict], classes) -> None:
+    """Each row's column of every reader (column -> a model on the same inputs): the class it gives."""
     if not rows:
         return
     images = np.stack([f.image for f in feats]).astype(np.float32)
-    logp = np.asarray(reader.predict(images, batch_size=64, verbose=0))
-    for r, s, lp in zip(rows, samples, logp):
-        if r["sample"] != s.sample_id:
-            raise RuntimeError(f"prediction rows out of order: row {r['sample']!r} against sample {s.sample_id!r}")
-        r[column] = classes[int(np.argmax(lp))]
+    for column, reader in readers.items():
+        logp = np.asarray(reader.predict(images, batch_size=64, verbose=0))
+        for r, s, lp in zip(rows, samples, logp):
+            if r["sample"] != s.sample_id:
+                raise RuntimeError(f"prediction rows out of order: row {r['sample']!r} against sample "
+                                   f"{s.sample_id!r}")
+            r[column] = classes[int(np.argmax(lp))]
 
 
 def _test_trace(images: np.ndarray, mirror_mode: str | None = None):
