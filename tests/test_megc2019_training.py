@@ -138,3 +138,22 @@ def test_ablation_pairs_each_baseline_with_eccnn_seed_by_seed():
     convnet = paired["baseline: ECCNN - ConvNet"]
     assert convnet["seeds"] == [1] and convnet["uf1"] == pytest.approx(.03)
     assert "baseline: ECCNN - DRML" not in paired and "baseline: ECCNN - AlexNet" not in paired  # not run: not reported
+
+
+def test_eyes_mouth_flow_regions_train_save_and_evaluate(release, tmp_path):
+    """HTNet's input (`--flow-regions eyes_mouth`) goes through training, the model folder and evaluation."""
+    from mer_tf.data.feature_store import FeatureStore
+    from mer_tf.model_folder import ModelFolder
+    from mer_tf.training import train
+    from mer_tf.training.evaluate_model import evaluate_model
+
+    config = _config(release, tmp_path, flow_regions="eyes_mouth", test_subjects=("s02",), flip_average=True)
+    result = train(config, tmp_path / "model", progress=False)
+    folder = ModelFolder.load(result.model_dir)
+    assert folder.input_spec().flow_regions == "eyes_mouth"
+    assert FeatureStore(folder.input_spec(), config.cache_dir).root == FeatureStore(config.input_spec(), config.cache_dir).root
+    assert FeatureStore(folder.input_spec(), config.cache_dir).root != \
+        FeatureStore(_config(release, tmp_path).input_spec(), config.cache_dir).root
+    scored = evaluate_model(result.model_dir, release, tmp_path / "eval", dataset="megc2019", progress=False)
+    rows = _rows(scored.paths["predictions.csv"])
+    assert {r["subject"] for r in rows} == {"s02"} and len(rows) == 2

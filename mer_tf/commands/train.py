@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from mer_tf.data.flow_regions import FLOW_REGIONS
 from mer_tf.data.input_spec import INPUT_MODES
 from mer_tf.training.config import DATASETS, MODELS
 
@@ -22,7 +23,7 @@ _FIELDS = {
     "ecrl": "ecrl", "augment": "augment", "patience": "patience", "lr_schedule": "lr_schedule", "threads": "threads", "group_by": "loso_group_by",
     "test_subjects": "test_subjects", "label_smoothing": "label_smoothing", "mixup": "mixup",
     "flip_average": "flip_average", "weight_decay": "weight_decay", "weight_average": "weight_average",
-    "ensemble": "ensemble",
+    "ensemble": "ensemble", "flow_regions": "flow_regions",
 }  # fmt: skip
 
 
@@ -41,6 +42,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
                         help="flow (default): onset->apex optical flow computed from the frames; apex: the "
                              "apex frame (the paper's input, at chance on real faces); flow_image: the u/v/strain "
                              "image shipped with the data (MEGC 2019 release; what flow means there)")
+    parser.add_argument("--flow-regions", choices=FLOW_REGIONS,
+                        help="flow_image only: whole (default) or eyes_mouth (HTNet's input: four blocks of the flow "
+                             "image around the eyes and mouth corners, placed by the apex landmarks and tiled)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)

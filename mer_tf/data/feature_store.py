@@ -52,11 +52,18 @@ def _read(path: Path) -> np.ndarray:
     return img
 
 
-def read_flow_image(sample, size: int) -> np.ndarray:
+def read_flow_image(sample, size: int, regions_of=None) -> np.ndarray:
     """The sample's shipped flow image as (size, size, 3) float32 u, v, strain in 0..1.
 
     The MEGC 2019 release stores u, v, strain as an RGB PNG, each channel
     min-max scaled to 0..255; OpenCV reads it as BGR, i.e. (strain, v, u).
+
+    Args:
+        regions_of: None (the whole image) or `(landmarks, (height, width))`:
+            the apex landmarks and the size of the image they were found on;
+            the image is then the eyes-and-mouth mosaic of
+            `mer_tf.data.flow_regions.eyes_mouth_mosaic`, cut at the flow
+            image's own resolution before it is resized.
     """
     import cv2
 
@@ -67,6 +74,10 @@ def read_flow_image(sample, size: int) -> np.ndarray:
     if img is None:
         raise FileNotFoundError(f"Cannot read flow image {sample.flow}; check the dataset (mer data check).")
     img = img[..., ::-1].astype(np.float32) / 255.0  # (u, v, strain)
+    if regions_of is not None:
+        from mer_tf.data.flow_regions import eyes_mouth_mosaic
+
+        img = np.ascontiguousarray(eyes_mouth_mosaic(img, *regions_of))
     if img.shape[:2] != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
     return img
@@ -153,7 +164,8 @@ class FeatureStore:
         if self.spec.mode == "apex":
             image = preprocess_face(apex, lm_apex, params)
         elif self.spec.mode == "flow_image":
-            image = read_flow_image(sample, params.size)
+            regions_of = (lm_apex, apex.shape[:2]) if self.spec.flow_regions == "eyes_mouth" else None
+            image = read_flow_image(sample, params.size, regions_of)
         else:
             from mer_tf.flow import flow_input
 

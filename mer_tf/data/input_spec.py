@@ -29,6 +29,10 @@ class InputSpec:
             (the sample's `.npy` landmarks; only for checking the generator).
         detector: "dlib" (the paper's) or "blazeface".
         landmarker: "dlib" or "mediapipe".
+        flow_regions: "flow_image" only: "whole" (default: the whole image)
+            or "eyes_mouth" (HTNet's input: four blocks of the flow image
+            around the eyes and mouth corners, placed by the apex landmarks
+            and tiled into one image; `mer_tf.data.flow_regions`).
     """
 
     mode: str = "apex"
@@ -37,6 +41,7 @@ class InputSpec:
     landmarks: str = "detected"
     detector: str = "dlib"
     landmarker: str = "dlib"
+    flow_regions: str = "whole"
 
     def __post_init__(self):
         if self.mode not in INPUT_MODES:
@@ -45,7 +50,15 @@ class InputSpec:
             raise ValueError(
                 f"Unknown landmark source {self.landmarks!r}. Choose one of {LANDMARK_SOURCES}."
             )
+        from mer_tf.data.flow_regions import FLOW_REGIONS
         from mer_tf.flow import FLOW_METHODS
+
+        if self.flow_regions not in FLOW_REGIONS:
+            raise ValueError(f"Unknown flow regions {self.flow_regions!r}. Choose one of {FLOW_REGIONS}.")
+        if self.flow_regions != "whole" and self.mode != "flow_image":
+            raise ValueError(f"flow regions {self.flow_regions!r} cut the flow image shipped with the data; input mode "
+                             f"{self.mode!r} has none. Use input 'flow_image' (the MEGC 2019 release) or flow regions "
+                             "'whole'.")
 
         if self.flow_method not in FLOW_METHODS:
             raise ValueError(f"Unknown flow method {self.flow_method!r}. Choose one of {FLOW_METHODS}.")
@@ -67,7 +80,8 @@ class InputSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "InputSpec":
-        known = {k: d[k] for k in ("mode", "preprocess", "flow_method", "landmarks", "detector", "landmarker") if k in d}
+        known = {k: d[k] for k in ("mode", "preprocess", "flow_method", "landmarks", "detector", "landmarker",
+                                               "flow_regions") if k in d}
         return cls(**known)
 
     def key(self) -> str:
@@ -75,5 +89,7 @@ class InputSpec:
         d = self.to_dict()
         if d["mode"] != "flow":
             d.pop("flow_method")  # changes only a computed flow
+        if d["flow_regions"] == "whole":
+            d.pop("flow_regions")  # the default keeps the keys of caches made before the option
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha1(blob).hexdigest()[:12]

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from mer_tf.data.flow_regions import FLOW_REGIONS
 from mer_tf.data.input_spec import INPUT_MODES
 
 MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn", "ststnet")
@@ -38,6 +39,9 @@ class TrainConfig:
         size: input side in pixels (FacePreprocessParams.size).
         normalization: FacePreprocessParams.normalization.
         flow_method: "dis" (fast default), "tvl1" or "farneback".
+        flow_regions: input "flow_image" only: "whole" (the default) or
+            "eyes_mouth" (HTNet's input: four blocks of the flow image around
+            the eyes and mouth corners, tiled; `mer_tf.data.flow_regions`).
         landmarks: "detected" (honest; as on the device) or "ground_truth".
         detector, landmarker: face backends (dlib: the paper's).
         epochs: epochs to run (with early stopping, the most: it usually
@@ -119,6 +123,7 @@ class TrainConfig:
     size: int = 64
     normalization: str = "unit"
     flow_method: str = "dis"
+    flow_regions: str = "whole"
     landmarks: str = "detected"
     detector: str = "dlib"
     landmarker: str = "dlib"
@@ -165,6 +170,7 @@ class TrainConfig:
             ("input", self.input, INPUT_MODES),
             ("loso_group_by", self.loso_group_by, ("subject", "group")),
             ("lr_schedule", self.lr_schedule, LR_SCHEDULES),
+            ("flow_regions", self.flow_regions, FLOW_REGIONS),
         ]
         for name, value, allowed in checks:
             if value not in allowed:
@@ -196,6 +202,10 @@ class TrainConfig:
         if int(self.ensemble) < 1:
             raise ValueError("`ensemble` is the number of fits averaged: 1 (one fit, the default) or more. "
                              f"Received: ensemble={self.ensemble}")
+        if self.flow_regions != "whole" and self.input != "flow_image":
+            raise ValueError(f"`flow_regions` {self.flow_regions!r} cuts the flow image shipped with the data (input "
+                             f"flow_image, the MEGC 2019 release); input {self.input!r} has none. Set flow_regions "
+                             "whole or input flow_image.")
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 
@@ -208,6 +218,11 @@ class TrainConfig:
 
             return "megc3" if is_release(Path(self.data).expanduser()) else "seven"
         return "megc3" if self.dataset in ("composite", "megc2019") else "seven"
+
+    @property
+    def input_name(self) -> str:
+        """The input for titles: the mode, and the flow regions when not the whole image."""
+        return self.input if self.flow_regions == "whole" else f"{self.input}, {self.flow_regions}"
 
     @property
     def soft_targets(self) -> bool:
@@ -244,6 +259,7 @@ class TrainConfig:
             landmarks=self.landmarks,
             detector=self.detector,
             landmarker=self.landmarker,
+            flow_regions=self.flow_regions,
         )
 
     def to_dict(self) -> dict:

@@ -336,7 +336,7 @@ def run_loso(
         "fusion_policies": policies,
     }
     paths = write_evaluation(out_dir, rows, scores, timing, config.class_names, meta,
-                             title=f"LOSO {config.model} ({config.input})", val_rows=val_rows,
+                             title=f"LOSO {config.model} ({config.input_name})", val_rows=val_rows,
                              kind="loso", overwrite=overwrite, inputs=inputs, extra_json=extra)
     shutil.rmtree(work_root, ignore_errors=True)
     return LosoResult(out_dir, paths, scores, timing, summaries, validation, policies, selection)

@@ -130,7 +130,7 @@ def train(
                          ecrl=ecrl)
         write_json(tmp / "metrics.json", metrics)
         write_json(tmp / "history.json", history)
-        plot_history(tmp / "curves.png", history, f"{config.model} on {config.dataset} ({config.input})")
+        plot_history(tmp / "curves.png", history, f"{config.model} on {config.dataset} ({config.input_name})")
     for name in (*MODEL_FILES, "history.json", "curves.png"):
         if (out_dir / name).exists():
             paths[name] = out_dir / name
