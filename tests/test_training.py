@@ -229,11 +229,27 @@ def test_label_smoothing_and_mixup_train_score_and_reload(tiny, tmp_path, light)
         assert json.loads((tmp_path / "model" / "config.json").read_text())["mixup"] == 0.2
 
 
-def test_bad_smoothing_or_mixup_is_named():
+def test_bad_smoothing_mixup_or_dropout_is_named():
     with pytest.raises(ValueError, match="label_smoothing=1.0"):
         TrainConfig(label_smoothing=1.0)
     with pytest.raises(ValueError, match="mixup=-0.1"):
         TrainConfig(mixup=-0.1)
+    with pytest.raises(ValueError, match="dropout=1.0"):
+        TrainConfig(dropout=1.0)
+
+
+def test_dropout_flag_reaches_the_model():
+    import argparse
+
+    from mer_tf.commands.train import add_common_arguments, config_from_args
+    from mer_tf.training.fit import build
+
+    parser = argparse.ArgumentParser()
+    add_common_arguments(parser)
+    config = config_from_args(parser.parse_args(["--dropout", "0.25", "--size", "28", "--dataset", "megc2019"]))
+    assert config.dropout == 0.25
+    rates = [layer.rate for layer in build(config, (28, 28, 3)).layers if layer.__class__.__name__ == "Dropout"]
+    assert rates == [0.25]
 
 
 @pytest.mark.parametrize("model_name, kinds", [("eccnn", {"kernel", "bias"}),

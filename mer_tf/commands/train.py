@@ -23,7 +23,7 @@ _FIELDS = {
     "ecrl": "ecrl", "augment": "augment", "patience": "patience", "lr_schedule": "lr_schedule", "threads": "threads", "group_by": "loso_group_by",
     "test_subjects": "test_subjects", "label_smoothing": "label_smoothing", "mixup": "mixup",
     "flip_average": "flip_average", "weight_decay": "weight_decay", "weight_average": "weight_average",
-    "ensemble": "ensemble", "flow_regions": "flow_regions",
+    "ensemble": "ensemble", "flow_regions": "flow_regions", "dropout": "dropout",
 }  # fmt: skip
 
 
@@ -36,6 +36,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
         parser.add_argument("--model", choices=MODELS,
                             help="eccnn (the paper's), a Table 3 baseline, or ststnet (the MEGC 2019 peer)")
         parser.add_argument("--pooling", type=int, choices=[1, 2, 3], help="ECCNN pooling layers")
+        parser.add_argument("--dropout", type=float, metavar="RATE",
+                            help="dropout rate before the classifier (default from the config: 0.5)")
         parser.add_argument("--no-local-region", dest="local_region", action="store_const", const=False, default=None,
                             help="ECCNN without the LocalRegionLayer")  # fmt: skip
     parser.add_argument("--input", choices=INPUT_MODES,

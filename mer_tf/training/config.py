@@ -187,6 +187,8 @@ class TrainConfig:
         if not 0.0 <= float(self.label_smoothing) < 1.0:
             raise ValueError("`label_smoothing` must be in [0, 1) (0: off; 0.1 is usual). "
                              f"Received: label_smoothing={self.label_smoothing}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1) (0: off; 0.5 is the default). Received: dropout={self.dropout}")
         if float(self.mixup) < 0.0:
             raise ValueError(f"`mixup` must be >= 0 (0: off; 0.2 is usual). Received: mixup={self.mixup}")
         if float(self.weight_decay) < 0.0:
