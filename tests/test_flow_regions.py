@@ -79,13 +79,13 @@ def test_the_option_is_for_the_shipped_flow_image_only_and_keeps_old_cache_keys(
     d.pop("flow_regions")
     assert InputSpec.from_dict(d).key() == whole.key()  # specs saved before the option read the same cache
     assert InputSpec.from_dict(regions.to_dict()).to_dict() == regions.to_dict()  # input.json round trip
-    with pytest.raises(ValueError, match="input mode 'apex' has none"):
+    with pytest.raises(ValueError, match="input 'apex' has none"):
         InputSpec(mode="apex", flow_regions="eyes_mouth")
     with pytest.raises(ValueError, match="Unknown flow regions 'nose'"):
         InputSpec(mode="flow_image", flow_regions="nose")
     with pytest.raises(ValueError, match="input 'apex' has none"):
         TrainConfig(dataset="megc2019", input="apex", flow_regions="eyes_mouth")
-    with pytest.raises(ValueError, match="flow_regions"):
+    with pytest.raises(ValueError, match="Unknown flow regions 'mouth'"):
         TrainConfig(flow_regions="mouth")
     config = TrainConfig(dataset="megc2019", flow_regions="eyes_mouth")
     assert config.input_spec().flow_regions == "eyes_mouth" and config.input_name == "flow_image, eyes_mouth"

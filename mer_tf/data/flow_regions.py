@@ -29,6 +29,15 @@ import numpy as np
 FLOW_REGIONS = ("whole", "eyes_mouth")
 
 
+def check_flow_regions(regions: str, mode: str) -> None:
+    """Raise a ValueError naming the fix unless `regions` is known and fits the input `mode`."""
+    if regions not in FLOW_REGIONS:
+        raise ValueError(f"Unknown flow regions {regions!r}. Choose one of {FLOW_REGIONS}.")
+    if regions != "whole" and mode != "flow_image":
+        raise ValueError(f"flow regions {regions!r} cut the flow image shipped with the data (input 'flow_image', the "
+                         f"MEGC 2019 release); input {mode!r} has none. Use input 'flow_image' or flow regions 'whole'.")
+
+
 def region_centres(landmarks: np.ndarray) -> np.ndarray:
     """(4, 2) x, y centres: left eye, right eye, left mouth corner, right mouth corner (image left/right)."""
     from mer_tf.faces.ibug68 import MOUTH_L, MOUTH_R, check_landmarks, eye_centers

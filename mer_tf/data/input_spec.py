@@ -50,16 +50,10 @@ class InputSpec:
             raise ValueError(
                 f"Unknown landmark source {self.landmarks!r}. Choose one of {LANDMARK_SOURCES}."
             )
-        from mer_tf.data.flow_regions import FLOW_REGIONS
+        from mer_tf.data.flow_regions import check_flow_regions
         from mer_tf.flow import FLOW_METHODS
 
-        if self.flow_regions not in FLOW_REGIONS:
-            raise ValueError(f"Unknown flow regions {self.flow_regions!r}. Choose one of {FLOW_REGIONS}.")
-        if self.flow_regions != "whole" and self.mode != "flow_image":
-            raise ValueError(f"flow regions {self.flow_regions!r} cut the flow image shipped with the data; input mode "
-                             f"{self.mode!r} has none. Use input 'flow_image' (the MEGC 2019 release) or flow regions "
-                             "'whole'.")
-
+        check_flow_regions(self.flow_regions, self.mode)
         if self.flow_method not in FLOW_METHODS:
             raise ValueError(f"Unknown flow method {self.flow_method!r}. Choose one of {FLOW_METHODS}.")
 
@@ -80,8 +74,8 @@ class InputSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "InputSpec":
-        known = {k: d[k] for k in ("mode", "preprocess", "flow_method", "landmarks", "detector", "landmarker",
-                                               "flow_regions") if k in d}
+        names = ("mode", "preprocess", "flow_method", "landmarks", "detector", "landmarker", "flow_regions")
+        known = {k: d[k] for k in names if k in d}
         return cls(**known)
 
     def key(self) -> str:

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from mer_tf.data.flow_regions import FLOW_REGIONS
+from mer_tf.data.flow_regions import check_flow_regions
 from mer_tf.data.input_spec import INPUT_MODES
 
 MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn", "ststnet")
@@ -170,7 +170,6 @@ class TrainConfig:
             ("input", self.input, INPUT_MODES),
             ("loso_group_by", self.loso_group_by, ("subject", "group")),
             ("lr_schedule", self.lr_schedule, LR_SCHEDULES),
-            ("flow_regions", self.flow_regions, FLOW_REGIONS),
         ]
         for name, value, allowed in checks:
             if value not in allowed:
@@ -204,10 +203,7 @@ class TrainConfig:
         if int(self.ensemble) < 1:
             raise ValueError("`ensemble` is the number of fits averaged: 1 (one fit, the default) or more. "
                              f"Received: ensemble={self.ensemble}")
-        if self.flow_regions != "whole" and self.input != "flow_image":
-            raise ValueError(f"`flow_regions` {self.flow_regions!r} cuts the flow image shipped with the data (input "
-                             f"flow_image, the MEGC 2019 release); input {self.input!r} has none. Set flow_regions "
-                             "whole or input flow_image.")
+        check_flow_regions(self.flow_regions, self.input)
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 
