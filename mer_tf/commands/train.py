@@ -37,7 +37,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
                             help="eccnn (the paper's), a Table 3 baseline, or ststnet (the MEGC 2019 peer)")
         parser.add_argument("--pooling", type=int, choices=[1, 2, 3], help="ECCNN pooling layers")
         parser.add_argument("--dropout", type=float, metavar="RATE",
-                            help="dropout rate before the classifier (default from the config: 0.5)")
+                            help="the model's dropout rate (ECCNN: before the classifier; default from the config: 0.5)")
         parser.add_argument("--no-local-region", dest="local_region", action="store_const", const=False, default=None,
                             help="ECCNN without the LocalRegionLayer")  # fmt: skip
     parser.add_argument("--input", choices=INPUT_MODES,

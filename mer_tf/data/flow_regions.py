@@ -47,7 +47,8 @@ def region_centres(landmarks: np.ndarray) -> np.ndarray:
 
 
 def eyes_mouth_mosaic(flow: np.ndarray, landmarks: np.ndarray, landmark_shape: tuple[int, int]) -> np.ndarray:
-    """The four flow blocks of a face tiled into one (2 b, 2 b, C) image, b = half the flow's shorter side.
+    """The four flow blocks of a face tiled into one (2 b, 2 b, C) image, b = half the flow's shorter side
+    (rounded down to even).
 
     Args:
         flow: (H, W, C) flow image at its own resolution (the release's 28x28).
@@ -63,13 +64,10 @@ def eyes_mouth_mosaic(flow: np.ndarray, landmarks: np.ndarray, landmark_shape: t
         raise ValueError(f"eyes_mouth flow regions: flow image {flow.shape} or landmark image {landmark_shape} "
                          "is too small.")
     half = min(h, w) // 4  # each block is half the side: 7 at 28 px, as HTNet's 14x14 blocks
-    side = 2 * half
     centres = region_centres(landmarks) * np.array([w / lw, h / lh])
     cx = np.clip(np.rint(centres[:, 0]).astype(int), half, w - half)
     cy = np.clip(np.rint(centres[:, 1]).astype(int), half, h - half)
     blocks = [flow[y - half:y + half, x - half:x + half] for x, y in zip(cx, cy)]
     top = np.concatenate(blocks[:2], axis=1)
     bottom = np.concatenate(blocks[2:], axis=1)
-    mosaic = np.concatenate([top, bottom], axis=0)
-    assert mosaic.shape[:2] == (2 * side, 2 * side)
-    return mosaic
+    return np.concatenate([top, bottom], axis=0)
