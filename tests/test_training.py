@@ -252,6 +252,51 @@ def test_dropout_flag_reaches_the_model():
     assert rates == [0.25]
 
 
+def test_filters_flag_sets_eccnn_widths_and_ablation_baselines_keep_theirs():
+    import argparse
+    import json
+
+    from mer_tf.commands.train import add_common_arguments, config_from_args
+    from mer_tf.training.ablation import CELLS, cell_config
+    from mer_tf.training.fit import build
+
+    parser = argparse.ArgumentParser()
+    add_common_arguments(parser)
+    config = config_from_args(parser.parse_args(["--filters", "8,24,40", "--size", "28", "--dataset", "megc2019"]))
+    assert config.filters == (8, 24, 40)
+    widths = [layer.filters for layer in build(config, (28, 28, 3)).layers if layer.__class__.__name__ == "Conv2D"]
+    assert widths == [8, 24, 40]
+    # config.json round trip (a list in JSON, a tuple again when read back)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))).filters == (8, 24, 40)
+    cells = {cell_id: cell_config(config, cell_id, settings, 0) for cell_id, settings in CELLS}
+    assert cells["eccnn_pool1"].filters == cells["eccnn_no_local_region"].filters == (8, 24, 40)
+    assert cells["drml"].filters == cells["ststnet"].filters == ()
+    assert cells["eccnn_pool3"].ecrl and not cells["eccnn_pool1"].ecrl
+    # the default keeps ECCNNOptions' widths
+    default = config_from_args(parser.parse_args(["--size", "28", "--dataset", "megc2019"]))
+    assert default.filters == ()
+    assert [layer.filters for layer in build(default, (28, 28, 3)).layers
+            if layer.__class__.__name__ == "Conv2D"] == [16, 32, 64]
+
+
+def test_bad_filters_are_named(capsys):
+    import argparse
+
+    from mer_tf.commands.train import add_common_arguments
+
+    with pytest.raises(ValueError, match=r"filters=\[32, 0\]"):
+        TrainConfig(filters=[32, 0])
+    with pytest.raises(ValueError, match="drml keeps its published ones"):
+        TrainConfig(model="drml", filters=[32, 64, 128])
+    with pytest.raises(ValueError, match=r"at least `pooling`=3 blocks. Received: filters=\[32, 64\]"):
+        TrainConfig(filters=[32, 64])
+    parser = argparse.ArgumentParser()
+    add_common_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--filters", "32,x"])
+    assert "--filters" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("model_name, kinds", [("eccnn", {"kernel", "bias"}),
                                               ("ststnet", {"kernel", "bias", "gamma", "beta"})])
 def test_weight_decay_shrinks_kernels_only_and_survives_the_reused_model(model_name, kinds):

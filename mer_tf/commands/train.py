@@ -24,7 +24,19 @@ _FIELDS = {
     "test_subjects": "test_subjects", "label_smoothing": "label_smoothing", "mixup": "mixup",
     "flip_average": "flip_average", "weight_decay": "weight_decay", "weight_average": "weight_average",
     "ensemble": "ensemble", "flow_regions": "flow_regions", "dropout": "dropout",
+    "filters": "filters",
 }  # fmt: skip
+
+
+def _widths(text: str) -> list[int]:
+    """`--filters 32,64,128` -> [32, 64, 128] (argparse names the flag and the value when this fails)."""
+    try:
+        widths = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive widths such as 32,64,128, got {text!r}")
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive widths such as 32,64,128, got {text!r}")
+    return widths
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = True) -> None:
@@ -38,6 +50,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
         parser.add_argument("--pooling", type=int, choices=[1, 2, 3], help="ECCNN pooling layers")
         parser.add_argument("--dropout", type=float, metavar="RATE",
                             help="the model's dropout rate (ECCNN: before the classifier; default from the config: 0.5)")
+        parser.add_argument("--filters", type=_widths, metavar="W1,W2,W3",
+                            help="ECCNN's conv widths, one per block (default from the config: 16,32,64)")
         parser.add_argument("--no-local-region", dest="local_region", action="store_const", const=False, default=None,
                             help="ECCNN without the LocalRegionLayer")  # fmt: skip
     parser.add_argument("--input", choices=INPUT_MODES,

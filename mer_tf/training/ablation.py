@@ -61,6 +61,13 @@ class AblationResult:
     rows: list[dict] = field(default_factory=list)
 
 
+def cell_config(config: TrainConfig, cell_id: str, settings: dict, seed: int) -> TrainConfig:
+    """The config of one ablation cell: ECRL on the full ECCNN only; ECCNN's widths (`filters`) on ECCNN cells only."""
+    model = settings.get("model", config.model)
+    return replace(config, **settings, seed=seed, ecrl=(cell_id == "eccnn_pool3" and config.ecrl),
+                   filters=config.filters if model == "eccnn" else ())
+
+
 def run_ablation(
     config: TrainConfig,
     out_dir: str | Path,
@@ -115,7 +122,7 @@ def run_ablation(
         for cell_id, settings in CELLS:
             if cell_id not in wanted:
                 continue
-            cell_cfg = replace(config, **settings, seed=seed, ecrl=(cell_id == "eccnn_pool3" and config.ecrl))
+            cell_cfg = cell_config(config, cell_id, settings, seed)
             for i, fold in enumerate(folds):
                 tasks.append({"config": cell_cfg.to_dict(), "fold": fold,
                               "work_dir": str(work_root / cell_id / f"seed-{seed}" / f"fold-{i:03d}")})

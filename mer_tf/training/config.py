@@ -29,6 +29,9 @@ class TrainConfig:
         pooling: ECCNN pooling layers, 1-3 (paper Tables 1, 2).
         local_region: ECCNN's LocalRegionLayer on/off (paper Table 1).
         dropout: dropout rate before the classifier.
+        filters: ECCNN only: the widths of its conv blocks, one per block
+            (at least `pooling` of them); () keeps ECCNNOptions' (16, 32, 64).
+            The paper gives no widths; the baselines keep their own.
         input: "flow" (onset -> apex optical flow, computed from the frames;
             the default), "apex" (the paper's input) or "flow_image" (the
             flow image shipped with the data: the MEGC 2019 release's u, v,
@@ -119,6 +122,7 @@ class TrainConfig:
     pooling: int = 3
     local_region: bool = True
     dropout: float = 0.5
+    filters: tuple[int, ...] = ()
     input: str = "flow"
     size: int = 64
     normalization: str = "unit"
@@ -160,6 +164,7 @@ class TrainConfig:
             raise ValueError("`test_subjects` must be a list of subject ids as the dataset names them (e.g. sub01, 006, "
                              f"s01). Received: test_subjects={self.test_subjects!r}")
         object.__setattr__(self, "test_subjects", tuple(self.test_subjects))
+        self._check_filters()
         if self.input == "flow" and self.dataset == "megc2019":
             # The release ships each sample's onset->apex flow but no onset frame to compute one from.
             object.__setattr__(self, "input", "flow_image")
@@ -206,6 +211,21 @@ class TrainConfig:
         check_flow_regions(self.flow_regions, self.input)
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
+
+    def _check_filters(self) -> None:
+        filters = self.filters
+        if isinstance(filters, str) or not all(isinstance(f, int) and not isinstance(f, bool) and f >= 1
+                                               for f in filters):
+            raise ValueError("`filters` must be a list of positive conv widths, one per ECCNN block (e.g. [32, 64, "
+                             f"128]; [] keeps 16, 32, 64). Received: filters={filters!r}")
+        object.__setattr__(self, "filters", tuple(filters))
+        if self.filters and self.model != "eccnn":
+            raise ValueError(f"`filters` sets ECCNN's conv widths; {self.model} keeps its published ones. Drop "
+                             f"--filters or use --model eccnn. Received: filters={list(self.filters)}, "
+                             f"model={self.model!r}")
+        if self.filters and len(self.filters) < self.pooling:
+            raise ValueError(f"`filters` needs one width per conv block and at least `pooling`={self.pooling} blocks. "
+                             f"Received: filters={list(self.filters)}")
 
     @property
     def class_scheme(self) -> str:

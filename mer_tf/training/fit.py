@@ -41,6 +41,8 @@ def build(config: TrainConfig, input_shape: tuple[int, int, int], steps_per_exec
     kwargs = {"dropout": config.dropout}
     if config.model == "eccnn":
         kwargs.update(pooling_layers=config.pooling, local_region=config.local_region)
+        if config.filters:
+            kwargs["filters"] = config.filters
     model = build_model(config.model, input_shape=input_shape, num_classes=len(config.class_names), **kwargs)
     # Soft training targets (label smoothing, mixup) are (B, C) distributions; the
     # validation labels are then one-hot, so one accuracy metric reads both.
