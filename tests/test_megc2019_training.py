@@ -157,3 +157,21 @@ def test_eyes_mouth_flow_regions_train_save_and_evaluate(release, tmp_path):
     scored = evaluate_model(result.model_dir, release, tmp_path / "eval", dataset="megc2019", progress=False)
     rows = _rows(scored.paths["predictions.csv"])
     assert {r["subject"] for r in rows} == {"s02"} and len(rows) == 2
+
+
+def test_centred_flow_trains_mirrors_as_a_signed_field_and_evaluates(release, tmp_path):
+    """`--centre-flow` goes through training (flips), the model folder, the mirror averaging and evaluation."""
+    from mer_tf.layers.mirror import Mirror
+    from mer_tf.model_folder import ModelFolder
+    from mer_tf.training import train
+    from mer_tf.training.evaluate_model import evaluate_model
+
+    config = _config(release, tmp_path, centre_flow=True, test_subjects=("s02",), flip_average=True)
+    result = train(config, tmp_path / "model", progress=False)
+    folder = ModelFolder.load(result.model_dir)
+    assert folder.input_spec().centre_flow
+    mirrors = [layer.mode for layer in folder.keras_model().layers if isinstance(layer, Mirror)]
+    assert mirrors == ["flow"]
+    scored = evaluate_model(result.model_dir, release, tmp_path / "eval", dataset="megc2019", progress=False)
+    rows = _rows(scored.paths["predictions.csv"])
+    assert {r["subject"] for r in rows} == {"s02"} and len(rows) == 2

@@ -24,7 +24,7 @@ _FIELDS = {
     "test_subjects": "test_subjects", "label_smoothing": "label_smoothing", "mixup": "mixup",
     "flip_average": "flip_average", "weight_decay": "weight_decay", "weight_average": "weight_average",
     "ensemble": "ensemble", "flow_regions": "flow_regions", "dropout": "dropout",
-    "filters": "filters",
+    "filters": "filters", "centre_flow": "centre_flow",
 }  # fmt: skip
 
 
@@ -61,6 +61,11 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
     parser.add_argument("--flow-regions", choices=FLOW_REGIONS,
                         help="flow_image only: whole (default) or eyes_mouth (HTNet's input: four blocks of the flow "
                              "image around the eyes and mouth corners, placed by the apex landmarks and tiled)")
+    parser.add_argument("--centre-flow", dest="centre_flow", action="store_const", const=True, default=None,
+                        help="flow_image only: subtract each image's median u and v, so that no motion reads 0 in "
+                             "every image (the release min-max scales each image on its own)")
+    parser.add_argument("--no-centre-flow", dest="centre_flow", action="store_const", const=False,
+                        help="the flow image as shipped (the default unless the config sets centre_flow)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)

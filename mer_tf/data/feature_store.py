@@ -52,7 +52,7 @@ def _read(path: Path) -> np.ndarray:
     return img
 
 
-def read_flow_image(sample, size: int, regions_of=None) -> np.ndarray:
+def read_flow_image(sample, size: int, regions_of=None, centre: bool = False) -> np.ndarray:
     """The sample's shipped flow image as (size, size, 3) float32 u, v, strain in 0..1.
 
     The MEGC 2019 release stores u, v, strain as an RGB PNG, each channel
@@ -64,6 +64,8 @@ def read_flow_image(sample, size: int, regions_of=None) -> np.ndarray:
             the image is then the eyes-and-mouth mosaic of
             `mer_tf.data.flow_regions.eyes_mouth_mosaic`, cut at the flow
             image's own resolution before it is resized.
+        centre: subtract the resized image's median u and v
+            (`mer_tf.data.flow_regions.centre_flow`): u and v are then signed.
     """
     import cv2
 
@@ -80,6 +82,10 @@ def read_flow_image(sample, size: int, regions_of=None) -> np.ndarray:
         img = np.ascontiguousarray(eyes_mouth_mosaic(img, *regions_of))
     if img.shape[:2] != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
+    if centre:
+        from mer_tf.data.flow_regions import centre_flow
+
+        img = centre_flow(img)
     return img
 
 
@@ -165,7 +171,7 @@ class FeatureStore:
             image = preprocess_face(apex, lm_apex, params)
         elif self.spec.mode == "flow_image":
             regions_of = (lm_apex, apex.shape[:2]) if self.spec.flow_regions == "eyes_mouth" else None
-            image = read_flow_image(sample, params.size, regions_of)
+            image = read_flow_image(sample, params.size, regions_of, self.spec.centre_flow)
         else:
             from mer_tf.flow import flow_input
 

@@ -33,6 +33,9 @@ class InputSpec:
             or "eyes_mouth" (HTNet's input: four blocks of the flow image
             around the eyes and mouth corners, placed by the apex landmarks
             and tiled into one image; `mer_tf.data.flow_regions`).
+        centre_flow: "flow_image" only: subtract each image's median u and v,
+            so that no motion reads 0 in every image
+            (`mer_tf.data.flow_regions.centre_flow`).
     """
 
     mode: str = "apex"
@@ -42,6 +45,7 @@ class InputSpec:
     detector: str = "dlib"
     landmarker: str = "dlib"
     flow_regions: str = "whole"
+    centre_flow: bool = False
 
     def __post_init__(self):
         if self.mode not in INPUT_MODES:
@@ -50,10 +54,11 @@ class InputSpec:
             raise ValueError(
                 f"Unknown landmark source {self.landmarks!r}. Choose one of {LANDMARK_SOURCES}."
             )
-        from mer_tf.data.flow_regions import check_flow_regions
+        from mer_tf.data.flow_regions import check_centre_flow, check_flow_regions
         from mer_tf.flow import FLOW_METHODS
 
         check_flow_regions(self.flow_regions, self.mode)
+        check_centre_flow(self.centre_flow, self.mode)
         if self.flow_method not in FLOW_METHODS:
             raise ValueError(f"Unknown flow method {self.flow_method!r}. Choose one of {FLOW_METHODS}.")
 
@@ -62,6 +67,12 @@ class InputSpec:
         from mer_tf.preprocess import FacePreprocessParams
 
         return FacePreprocessParams.from_dict(self.preprocess) if self.preprocess else FacePreprocessParams()
+
+    @property
+    def image_kind(self) -> str:
+        """How the input's pixels mirror and augment (`Mirror`, the training flips): the mode, except that a
+        centred flow image is a signed flow field ("flow": u -> -u) rather than a min-max scaled one."""
+        return "flow" if self.centre_flow else self.mode
 
     @property
     def size(self) -> int:
@@ -74,7 +85,7 @@ class InputSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "InputSpec":
-        names = ("mode", "preprocess", "flow_method", "landmarks", "detector", "landmarker", "flow_regions")
+        names = ("mode", "preprocess", "flow_method", "landmarks", "detector", "landmarker", "flow_regions", "centre_flow")
         known = {k: d[k] for k in names if k in d}
         return cls(**known)
 
@@ -85,5 +96,7 @@ class InputSpec:
             d.pop("flow_method")  # changes only a computed flow
         if d["flow_regions"] == "whole":
             d.pop("flow_regions")  # the default keeps the keys of caches made before the option
+        if not d["centre_flow"]:
+            d.pop("centre_flow")  # likewise
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha1(blob).hexdigest()[:12]

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from mer_tf.data.flow_regions import check_flow_regions
+from mer_tf.data.flow_regions import check_centre_flow, check_flow_regions
 from mer_tf.data.input_spec import INPUT_MODES
 
 MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn", "ststnet")
@@ -45,6 +45,9 @@ class TrainConfig:
         flow_regions: input "flow_image" only: "whole" (the default) or
             "eyes_mouth" (HTNet's input: four blocks of the flow image around
             the eyes and mouth corners, tiled; `mer_tf.data.flow_regions`).
+        centre_flow: input "flow_image" only: subtract each image's median u
+            and v, so that no motion reads 0 in every image (the release
+            min-max scales each image on its own; InputSpec.centre_flow).
         landmarks: "detected" (honest; as on the device) or "ground_truth".
         detector, landmarker: face backends (dlib: the paper's).
         epochs: epochs to run (with early stopping, the most: it usually
@@ -128,6 +131,7 @@ class TrainConfig:
     normalization: str = "unit"
     flow_method: str = "dis"
     flow_regions: str = "whole"
+    centre_flow: bool = False
     landmarks: str = "detected"
     detector: str = "dlib"
     landmarker: str = "dlib"
@@ -209,6 +213,7 @@ class TrainConfig:
             raise ValueError("`ensemble` is the number of fits averaged: 1 (one fit, the default) or more. "
                              f"Received: ensemble={self.ensemble}")
         check_flow_regions(self.flow_regions, self.input)
+        check_centre_flow(self.centre_flow, self.input)
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 
@@ -240,7 +245,13 @@ class TrainConfig:
     @property
     def input_name(self) -> str:
         """The input for titles: the mode, and the flow regions when not the whole image."""
-        return self.input if self.flow_regions == "whole" else f"{self.input}, {self.flow_regions}"
+        parts = [self.input] + ([self.flow_regions] if self.flow_regions != "whole" else [])
+        return ", ".join(parts + (["centred"] if self.centre_flow else []))
+
+    @property
+    def image_kind(self) -> str:
+        """How the input's pixels mirror and augment (`InputSpec.image_kind`)."""
+        return self.input_spec().image_kind
 
     @property
     def soft_targets(self) -> bool:
@@ -278,6 +289,7 @@ class TrainConfig:
             detector=self.detector,
             landmarker=self.landmarker,
             flow_regions=self.flow_regions,
+            centre_flow=self.centre_flow,
         )
 
     def to_dict(self) -> dict:

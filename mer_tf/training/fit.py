@@ -211,7 +211,7 @@ def fit_model(
         [store.path(s) for s in train_samples],
         y_train,
         batch_size=config.batch_size,
-        mode=config.input,
+        mode=config.image_kind,
         training=True,
         augmentation=aug,
         seed=config.seed,
@@ -220,7 +220,7 @@ def fit_model(
     val_ds = None
     if val_samples:
         y_val = label_indices(val_samples, classes, scheme)
-        val_ds = make_dataset([store.path(s) for s in val_samples], y_val, batch_size=64, mode=config.input)
+        val_ds = make_dataset([store.path(s) for s in val_samples], y_val, batch_size=64, mode=config.image_kind)
         if soft is not None:  # one-hot, not smoothed: the validation loss stays the plain NLL
             val_ds = val_ds.map(lambda x, y: (x, tf.one_hot(y, len(classes))))
     if config.steps_per_epoch:
@@ -280,7 +280,7 @@ def fit_model(
     if config.flip_average:  # after the fit: training saw single images (mirrored by the augmentation)
         from mer_tf.models import flip_average
 
-        model = flip_average(model, config.input)
+        model = flip_average(model, config.image_kind)
     return model, hist
 
 
@@ -313,7 +313,7 @@ def _fit_ensemble(config: TrainConfig, train_samples, val_samples, store, work_d
     if config.flip_average:
         from mer_tf.models import flip_average
 
-        model = flip_average(model, config.input)
+        model = flip_average(model, config.image_kind)
     return model, {**histories[0], "members": histories}
 
 

@@ -78,7 +78,7 @@ def run_fold(config: dict, fold: dict, work_dir: str) -> dict:
         return out
 
     trace = _test_trace(np.stack([f.image for f in features(test)]).astype(np.float32),
-                        cfg.input if cfg.flip_average else None) if fold.get("trace_epochs") else None
+                        cfg.image_kind if cfg.flip_average else None) if fold.get("trace_epochs") else None
     t0 = time.perf_counter()
     model, history = fit_model(cfg, train, val, store, Path(work_dir), light=True,
                                callbacks=[trace] if trace is not None else None)
@@ -135,7 +135,7 @@ def _same_fit_readers(model, cfg: TrainConfig) -> dict:
         readers["cnn_single"] = unwrap(model)
     if cfg.ensemble > 1:
         first = members_of(model)[0]
-        readers["cnn_first"] = flip_average(first, cfg.input) if cfg.flip_average else first
+        readers["cnn_first"] = flip_average(first, cfg.image_kind) if cfg.flip_average else first
     return readers
 
 
