@@ -25,6 +25,7 @@ _FIELDS = {
     "flip_average": "flip_average", "weight_decay": "weight_decay", "weight_average": "weight_average",
     "ensemble": "ensemble", "flow_regions": "flow_regions", "dropout": "dropout",
     "filters": "filters", "centre_flow": "centre_flow",
+    "standardize_flow": "standardize_flow",
 }  # fmt: skip
 
 
@@ -66,6 +67,11 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
                              "every image (the release min-max scales each image on its own)")
     parser.add_argument("--no-centre-flow", dest="centre_flow", action="store_const", const=False,
                         help="the flow image as shipped (the default unless the config sets centre_flow)")
+    parser.add_argument("--standardize-flow", dest="standardize_flow", action="store_const", const=True, default=None,
+                        help="flow_image only, instead of --centre-flow: u, v and strain each minus its median and "
+                             "over its standard deviation (undoes the release's per-image min-max scaling)")
+    parser.add_argument("--no-standardize-flow", dest="standardize_flow", action="store_const", const=False,
+                        help="the flow image not standardized (the default unless the config sets standardize_flow)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)

@@ -52,7 +52,7 @@ def _read(path: Path) -> np.ndarray:
     return img
 
 
-def read_flow_image(sample, size: int, regions_of=None, centre: bool = False) -> np.ndarray:
+def read_flow_image(sample, size: int, regions_of=None, scaling: str | None = None) -> np.ndarray:
     """The sample's shipped flow image as (size, size, 3) float32 u, v, strain in 0..1.
 
     The MEGC 2019 release stores u, v, strain as an RGB PNG, each channel
@@ -64,8 +64,9 @@ def read_flow_image(sample, size: int, regions_of=None, centre: bool = False) ->
             the image is then the eyes-and-mouth mosaic of
             `mer_tf.data.flow_regions.eyes_mouth_mosaic`, cut at the flow
             image's own resolution before it is resized.
-        centre: subtract the resized image's median u and v
-            (`mer_tf.data.flow_regions.centre_flow`): u and v are then signed.
+        scaling: None (as shipped), "centre" (the resized image's median u
+            and v subtracted: `mer_tf.data.flow_regions.centre_flow`) or
+            "standardize" (each channel a z-score: `standardize_flow`).
     """
     import cv2
 
@@ -82,10 +83,13 @@ def read_flow_image(sample, size: int, regions_of=None, centre: bool = False) ->
         img = np.ascontiguousarray(eyes_mouth_mosaic(img, *regions_of))
     if img.shape[:2] != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
-    if centre:
-        from mer_tf.data.flow_regions import centre_flow
+    if scaling is not None:
+        from mer_tf.data import flow_regions
 
-        img = centre_flow(img)
+        rescale = {"centre": flow_regions.centre_flow, "standardize": flow_regions.standardize_flow}
+        if scaling not in rescale:
+            raise ValueError(f"Unknown flow image scaling {scaling!r}. Choose None or one of {sorted(rescale)}.")
+        img = rescale[scaling](img)
     return img
 
 
@@ -171,7 +175,8 @@ class FeatureStore:
             image = preprocess_face(apex, lm_apex, params)
         elif self.spec.mode == "flow_image":
             regions_of = (lm_apex, apex.shape[:2]) if self.spec.flow_regions == "eyes_mouth" else None
-            image = read_flow_image(sample, params.size, regions_of, self.spec.centre_flow)
+            scaling = "centre" if self.spec.centre_flow else "standardize" if self.spec.standardize_flow else None
+            image = read_flow_image(sample, params.size, regions_of, scaling)
         else:
             from mer_tf.flow import flow_input
 

@@ -36,6 +36,9 @@ class InputSpec:
         centre_flow: "flow_image" only: subtract each image's median u and v,
             so that no motion reads 0 in every image
             (`mer_tf.data.flow_regions.centre_flow`).
+        standardize_flow: "flow_image" only, instead of centre_flow: each of
+            u, v and strain minus its median and over its standard deviation
+            (`mer_tf.data.flow_regions.standardize_flow`).
     """
 
     mode: str = "apex"
@@ -46,6 +49,7 @@ class InputSpec:
     landmarker: str = "dlib"
     flow_regions: str = "whole"
     centre_flow: bool = False
+    standardize_flow: bool = False
 
     def __post_init__(self):
         if self.mode not in INPUT_MODES:
@@ -54,11 +58,11 @@ class InputSpec:
             raise ValueError(
                 f"Unknown landmark source {self.landmarks!r}. Choose one of {LANDMARK_SOURCES}."
             )
-        from mer_tf.data.flow_regions import check_centre_flow, check_flow_regions
+        from mer_tf.data.flow_regions import check_flow_regions, check_flow_scaling
         from mer_tf.flow import FLOW_METHODS
 
         check_flow_regions(self.flow_regions, self.mode)
-        check_centre_flow(self.centre_flow, self.mode)
+        check_flow_scaling(self.centre_flow, self.standardize_flow, self.mode)
         if self.flow_method not in FLOW_METHODS:
             raise ValueError(f"Unknown flow method {self.flow_method!r}. Choose one of {FLOW_METHODS}.")
 
@@ -71,8 +75,9 @@ class InputSpec:
     @property
     def image_kind(self) -> str:
         """How the input's pixels mirror and augment (`Mirror`, the training flips): the mode, except that a
-        centred flow image is a signed flow field ("flow": u -> -u) rather than a min-max scaled one."""
-        return "flow" if self.centre_flow else self.mode
+        centred (or standardized) flow image is a signed flow field ("flow": u -> -u) rather than a min-max
+        scaled one."""
+        return "flow" if self.centre_flow or self.standardize_flow else self.mode
 
     @property
     def size(self) -> int:
@@ -85,7 +90,8 @@ class InputSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "InputSpec":
-        names = ("mode", "preprocess", "flow_method", "landmarks", "detector", "landmarker", "flow_regions", "centre_flow")
+        names = ("mode", "preprocess", "flow_method", "landmarks", "detector", "landmarker", "flow_regions", "centre_flow",
+                 "standardize_flow")
         known = {k: d[k] for k in names if k in d}
         return cls(**known)
 
@@ -96,7 +102,8 @@ class InputSpec:
             d.pop("flow_method")  # changes only a computed flow
         if d["flow_regions"] == "whole":
             d.pop("flow_regions")  # the default keeps the keys of caches made before the option
-        if not d["centre_flow"]:
-            d.pop("centre_flow")  # likewise
+        for name in ("centre_flow", "standardize_flow"):
+            if not d[name]:
+                d.pop(name)  # likewise
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha1(blob).hexdigest()[:12]

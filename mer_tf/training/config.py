@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from mer_tf.data.flow_regions import check_centre_flow, check_flow_regions
+from mer_tf.data.flow_regions import check_flow_regions, check_flow_scaling
 from mer_tf.data.input_spec import INPUT_MODES
 
 MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn", "ststnet")
@@ -48,6 +48,8 @@ class TrainConfig:
         centre_flow: input "flow_image" only: subtract each image's median u
             and v, so that no motion reads 0 in every image (the release
             min-max scales each image on its own; InputSpec.centre_flow).
+        standardize_flow: input "flow_image" only, instead of centre_flow:
+            u, v and strain each a z-score over the image (median, std).
         landmarks: "detected" (honest; as on the device) or "ground_truth".
         detector, landmarker: face backends (dlib: the paper's).
         epochs: epochs to run (with early stopping, the most: it usually
@@ -132,6 +134,7 @@ class TrainConfig:
     flow_method: str = "dis"
     flow_regions: str = "whole"
     centre_flow: bool = False
+    standardize_flow: bool = False
     landmarks: str = "detected"
     detector: str = "dlib"
     landmarker: str = "dlib"
@@ -213,7 +216,7 @@ class TrainConfig:
             raise ValueError("`ensemble` is the number of fits averaged: 1 (one fit, the default) or more. "
                              f"Received: ensemble={self.ensemble}")
         check_flow_regions(self.flow_regions, self.input)
-        check_centre_flow(self.centre_flow, self.input)
+        check_flow_scaling(self.centre_flow, self.standardize_flow, self.input)
         if self.val_subjects < 0:
             raise ValueError(f"`val_subjects` must be >= 0. Received: val_subjects={self.val_subjects}")
 
@@ -246,7 +249,8 @@ class TrainConfig:
     def input_name(self) -> str:
         """The input for titles: the mode, and the flow regions when not the whole image."""
         parts = [self.input] + ([self.flow_regions] if self.flow_regions != "whole" else [])
-        return ", ".join(parts + (["centred"] if self.centre_flow else []))
+        scaled = ["centred"] if self.centre_flow else ["standardized"] if self.standardize_flow else []
+        return ", ".join(parts + scaled)
 
     @property
     def image_kind(self) -> str:
@@ -290,6 +294,7 @@ class TrainConfig:
             landmarker=self.landmarker,
             flow_regions=self.flow_regions,
             centre_flow=self.centre_flow,
+            standardize_flow=self.standardize_flow,
         )
 
     def to_dict(self) -> dict:
