@@ -75,6 +75,7 @@ def test_the_option_is_for_the_shipped_flow_image_only_and_keeps_old_cache_keys(
     assert InputSpec.from_dict(d).key() == plain.key()  # specs saved before the option read the same cache
     assert InputSpec.from_dict(centred.to_dict()).to_dict() == centred.to_dict()  # input.json round trip
     assert (plain.image_kind, centred.image_kind) == ("flow_image", "flow")
+    assert (plain.flow_scaling, centred.flow_scaling) == (None, "centre")
     with pytest.raises(ValueError, match="input 'apex' has none"):
         InputSpec(mode="apex", centre_flow=True)
     with pytest.raises(ValueError, match="input 'apex' has none. Use input 'flow_image' or drop centre_flow"):
@@ -86,6 +87,7 @@ def test_the_option_is_for_the_shipped_flow_image_only_and_keeps_old_cache_keys(
     assert config.image_kind == "flow" and TrainConfig(dataset="megc2019").image_kind == "flow_image"
     standardized = InputSpec(mode="flow_image", standardize_flow=True)
     assert len({plain.key(), centred.key(), standardized.key()}) == 3 and standardized.image_kind == "flow"
+    assert standardized.flow_scaling == "standardize"
     assert InputSpec.from_dict(standardized.to_dict()).to_dict() == standardized.to_dict()
     with pytest.raises(ValueError, match="input 'apex' has none. Use input 'flow_image' or drop standardize_flow"):
         TrainConfig(dataset="megc2019", input="apex", standardize_flow=True)

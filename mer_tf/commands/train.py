@@ -34,7 +34,7 @@ def _widths(text: str) -> list[int]:
     try:
         widths = [int(part) for part in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive widths such as 32,64,128, got {text!r}")
+        widths = []
     if not widths or min(widths) < 1:
         raise argparse.ArgumentTypeError(f"expected comma-separated positive widths such as 32,64,128, got {text!r}")
     return widths

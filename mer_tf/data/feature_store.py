@@ -175,8 +175,7 @@ class FeatureStore:
             image = preprocess_face(apex, lm_apex, params)
         elif self.spec.mode == "flow_image":
             regions_of = (lm_apex, apex.shape[:2]) if self.spec.flow_regions == "eyes_mouth" else None
-            scaling = "centre" if self.spec.centre_flow else "standardize" if self.spec.standardize_flow else None
-            image = read_flow_image(sample, params.size, regions_of, scaling)
+            image = read_flow_image(sample, params.size, regions_of, self.spec.flow_scaling)
         else:
             from mer_tf.flow import flow_input
 

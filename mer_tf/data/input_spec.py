@@ -73,11 +73,15 @@ class InputSpec:
         return FacePreprocessParams.from_dict(self.preprocess) if self.preprocess else FacePreprocessParams()
 
     @property
+    def flow_scaling(self) -> str | None:
+        """How the shipped flow image is re-scaled (`read_flow_image`'s `scaling`): None, "centre" or "standardize"."""
+        return "centre" if self.centre_flow else "standardize" if self.standardize_flow else None
+
+    @property
     def image_kind(self) -> str:
         """How the input's pixels mirror and augment (`Mirror`, the training flips): the mode, except that a
-        centred (or standardized) flow image is a signed flow field ("flow": u -> -u) rather than a min-max
-        scaled one."""
-        return "flow" if self.centre_flow or self.standardize_flow else self.mode
+        re-scaled flow image is a signed flow field ("flow": u -> -u) rather than a min-max scaled one."""
+        return "flow" if self.flow_scaling else self.mode
 
     @property
     def size(self) -> int:

@@ -249,7 +249,7 @@ class TrainConfig:
     def input_name(self) -> str:
         """The input for titles: the mode, and the flow regions when not the whole image."""
         parts = [self.input] + ([self.flow_regions] if self.flow_regions != "whole" else [])
-        scaled = ["centred"] if self.centre_flow else ["standardized"] if self.standardize_flow else []
+        scaled = {"centre": ["centred"], "standardize": ["standardized"]}.get(self.input_spec().flow_scaling, [])
         return ", ".join(parts + scaled)
 
     @property
