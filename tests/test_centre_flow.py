@@ -7,7 +7,7 @@ import pytest
 from megc2019_tree import build_release
 
 from mer_tf.data.feature_store import FeatureStore, read_flow_image
-from mer_tf.data.flow_regions import centre_flow, standardize_flow
+from mer_tf.data.flow_scaling import centre_flow, standardize_flow
 from mer_tf.data.input_spec import InputSpec
 from mer_tf.training.config import TrainConfig
 

@@ -65,7 +65,7 @@ def read_flow_image(sample, size: int, regions_of=None, scaling: str | None = No
             `mer_tf.data.flow_regions.eyes_mouth_mosaic`, cut at the flow
             image's own resolution before it is resized.
         scaling: None (as shipped), "centre" (the resized image's median u
-            and v subtracted: `mer_tf.data.flow_regions.centre_flow`) or
+            and v subtracted: `mer_tf.data.flow_scaling.centre_flow`) or
             "standardize" (each channel a z-score: `standardize_flow`).
     """
     import cv2
@@ -84,12 +84,9 @@ def read_flow_image(sample, size: int, regions_of=None, scaling: str | None = No
     if img.shape[:2] != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
     if scaling is not None:
-        from mer_tf.data import flow_regions
+        from mer_tf.data.flow_scaling import rescale
 
-        rescale = {"centre": flow_regions.centre_flow, "standardize": flow_regions.standardize_flow}
-        if scaling not in rescale:
-            raise ValueError(f"Unknown flow image scaling {scaling!r}. Choose None or one of {sorted(rescale)}.")
-        img = rescale[scaling](img)
+        img = rescale(img, scaling)
     return img
 
 

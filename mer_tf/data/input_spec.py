@@ -35,10 +35,10 @@ class InputSpec:
             and tiled into one image; `mer_tf.data.flow_regions`).
         centre_flow: "flow_image" only: subtract each image's median u and v,
             so that no motion reads 0 in every image
-            (`mer_tf.data.flow_regions.centre_flow`).
+            (`mer_tf.data.flow_scaling.centre_flow`).
         standardize_flow: "flow_image" only, instead of centre_flow: each of
             u, v and strain minus its median and over its standard deviation
-            (`mer_tf.data.flow_regions.standardize_flow`).
+            (`mer_tf.data.flow_scaling.standardize_flow`).
     """
 
     mode: str = "apex"
@@ -58,7 +58,8 @@ class InputSpec:
             raise ValueError(
                 f"Unknown landmark source {self.landmarks!r}. Choose one of {LANDMARK_SOURCES}."
             )
-        from mer_tf.data.flow_regions import check_flow_regions, check_flow_scaling
+        from mer_tf.data.flow_regions import check_flow_regions
+        from mer_tf.data.flow_scaling import check_flow_scaling
         from mer_tf.flow import FLOW_METHODS
 
         check_flow_regions(self.flow_regions, self.mode)

@@ -6,7 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from mer_tf.data.flow_regions import check_flow_regions, check_flow_scaling
+from mer_tf.data.flow_regions import check_flow_regions
+from mer_tf.data.flow_scaling import check_flow_scaling
 from mer_tf.data.input_spec import INPUT_MODES
 
 MODELS = ("eccnn", "drml", "alexnet", "convnet", "lcn", "ststnet")
