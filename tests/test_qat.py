@@ -46,4 +46,4 @@ def test_qat_and_pruning_export_int8_models_that_run(tmp_path):
     assert np.mean(pruned_f32.argmax(1) == pruned_i8.argmax(1)) >= 0.9
     pruned = tflite_metadata.read(files["pruned_float32"])
     assert pruned["quantization"]["measured_sparsity"] == pytest.approx(0.5, abs=0.05)
-    assert tflite_metadata.read(tmp_path / "out" / manifest["variants"]["qat_int8"]["file"])["quantization"]["qat"]
+    assert tflite_metadata.read(files["qat_int8"])["quantization"]["qat"]
