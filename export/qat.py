@@ -86,7 +86,7 @@ def run_qat(folder, model, train, calib, out_dir: str | os.PathLike, qat: bool =
     tasks = (["qat"] if qat else []) + (["prune"] if prune is not None else [])
     if not tasks:
         return {}
-    from mer_tf.models.flip_average import unwrap
+    from mer_tf.models.flip_average import mirror_mode, unwrap
 
     python = qat_python_path(python)
     out_dir = Path(out_dir)
@@ -98,7 +98,7 @@ def run_qat(folder, model, train, calib, out_dir: str | os.PathLike, qat: bool =
         np.savez(tmp / "calib.npz", x=calib.x)
         spec = {
             "model_config": model_config_of(folder, single),
-            "flip_average": str(folder.config.get("input", "apex")) if single is not model else None,
+            "flip_average": mirror_mode(model),  # the wrapper's own Mirror mode ("flow" for a re-scaled flow image)
             "weights": str(tmp / "weights.npz"),
             "train": str(tmp / "train.npz"),
             "calib": str(tmp / "calib.npz"),

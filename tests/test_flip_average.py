@@ -142,3 +142,18 @@ def test_int8_mirror_keeps_one_scale_through_the_flip(mode):
     for op in flips:
         source, result = tensors[op["inputs"][0]], tensors[op["outputs"][0]]
         assert source["quantization"] == result["quantization"], (source["quantization"], result["quantization"])
+
+
+def test_mirror_mode_is_read_from_the_wrapper_itself_after_a_reload(tmp_path):
+    """QAT and pruning re-wrap the single pass with this mode: a re-scaled flow image ("flow_image" input,
+    mirrored as a signed field) must come back as "flow", not as its input mode."""
+    import keras
+
+    from mer_tf.models.flip_average import mirror_mode
+
+    single = build_model("eccnn", input_shape=(SIZE, SIZE, 3), num_classes=3)
+    assert mirror_mode(single) is None
+    for mode in ("flow", "flow_image"):
+        wrapped = flip_average(build_model("eccnn", input_shape=(SIZE, SIZE, 3), num_classes=3), mode)
+        wrapped.save(tmp_path / f"{mode}.keras")
+        assert mirror_mode(keras.saving.load_model(tmp_path / f"{mode}.keras", compile=False)) == mode

@@ -172,6 +172,9 @@ def test_centred_flow_trains_mirrors_as_a_signed_field_and_evaluates(release, tm
     assert folder.input_spec().centre_flow
     mirrors = [layer.mode for layer in folder.keras_model().layers if isinstance(layer, Mirror)]
     assert mirrors == ["flow"]
+    from mer_tf.models.flip_average import mirror_mode
+
+    assert mirror_mode(folder.keras_model()) == "flow"  # what QAT and pruning re-wrap the single pass with
     scored = evaluate_model(result.model_dir, release, tmp_path / "eval", dataset="megc2019", progress=False)
     rows = _rows(scored.paths["predictions.csv"])
     assert {r["subject"] for r in rows} == {"s02"} and len(rows) == 2

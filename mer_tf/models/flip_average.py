@@ -45,3 +45,18 @@ def unwrap(model):
         return model
     inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     return inner[0] if len(inner) == 1 else model
+
+
+def mirror_mode(model) -> str | None:
+    """The `Mirror` mode a `flip_average` wrapper was built with, or None for a single-pass model.
+
+    The wrapper records how its input mirrors ("flow" for a re-scaled flow
+    image, though its input mode is "flow_image"), so a copy that re-wraps the
+    single pass (QAT, pruning) reads the mode here rather than re-deriving it.
+    """
+    if unwrap(model) is model:
+        return None
+    modes = {layer.mode for layer in model.layers if isinstance(layer, Mirror)}
+    if len(modes) != 1:
+        raise ValueError(f"flip_average wrapper {model.name!r} has Mirror modes {sorted(modes)}; expected exactly one")
+    return modes.pop()
