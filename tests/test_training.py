@@ -328,3 +328,40 @@ def test_weight_decay_shrinks_kernels_only_and_survives_the_reused_model(model_n
 def test_bad_weight_decay_is_named():
     with pytest.raises(ValueError, match="weight_decay=-1"):
         TrainConfig(weight_decay=-1)
+
+
+def test_class_weight_power_reaches_the_loss(tiny, tmp_path):
+    """Power 0 trains exactly as no class weights; 1 and 0.5 weigh an imbalanced training set differently."""
+    from mer_tf.data.tf_dataset import class_weights
+    from mer_tf.training.fit import fit_model
+    from mer_tf.training.samples import label_indices, split_validation
+
+    samples, cache = tiny
+    base = _config(cache, epochs=1, patience=0, steps_per_epoch=3, learning_rate=0.01, augment=False)
+    train_s, val_s = split_validation(samples, base.val_subjects, base.seed, base.loso_group_by)
+    # imbalance: every sample of the first class, one of each other class
+    labels = label_indices(train_s, base.class_names, base.class_scheme)
+    seen, imbalanced = set(), []
+    for s, y in zip(train_s, labels):
+        if y == labels[0] or y not in seen:
+            imbalanced.append(s)
+            seen.add(y)
+    assert len(imbalanced) > len(seen) + 1
+    store = FeatureStore(base.input_spec(), cache)
+    store.ensure(imbalanced + val_s, progress=False)
+
+    def fitted(**kw):
+        keras.utils.set_random_seed(0)
+        model, _ = fit_model(base.with_overrides(**kw), imbalanced, val_s, store, tmp_path / repr(kw), light=True)
+        return model.get_weights()
+
+    none, zero, half, full = (fitted(class_weights=False), fitted(class_weight_power=0.0),
+                              fitted(class_weight_power=0.5), fitted())
+    for a, b in zip(none, zero):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(half, full))
+    assert not all(np.array_equal(a, b) for a, b in zip(half, zero))
+    w = class_weights([0, 0, 0, 1], 3, power=0.5)
+    assert w[0] == pytest.approx((4 / 6) ** 0.5) and w[1] == pytest.approx(2**0.5) and w[2] == 1.0
+    with pytest.raises(ValueError, match="class_weight_power=-1"):
+        TrainConfig(class_weight_power=-1)

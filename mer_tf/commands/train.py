@@ -25,7 +25,7 @@ _FIELDS = {
     "flip_average": "flip_average", "weight_decay": "weight_decay", "weight_average": "weight_average",
     "ensemble": "ensemble", "flow_regions": "flow_regions", "dropout": "dropout",
     "filters": "filters", "centre_flow": "centre_flow",
-    "standardize_flow": "standardize_flow",
+    "standardize_flow": "standardize_flow", "class_weight_power": "class_weight_power",
 }  # fmt: skip
 
 
@@ -98,6 +98,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_flags: bool = Tr
     parser.add_argument("--no-augment", dest="augment", action="store_const", const=False, default=None)
     parser.add_argument("--label-smoothing", type=float, metavar="EPS",
                         help="label smoothing of the training targets (0: off, the default; 0.1 is usual)")
+    parser.add_argument("--class-weight-power", type=float, metavar="P",
+                        help="class weights (n / (K n_c)) ** P in the loss: 1 inverse frequency (the default), "
+                             "0.5 square-root weights, 0 none")
     parser.add_argument("--mixup", type=float, metavar="ALPHA",
                         help="mixup of the training batches, lam ~ Beta(ALPHA, ALPHA) (0: off, the default; 0.2 is usual)")
     parser.add_argument("--weight-decay", type=float, metavar="WD",

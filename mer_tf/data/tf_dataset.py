@@ -244,13 +244,17 @@ def _soften(images: tf.Tensor, labels: tf.Tensor, soft: SoftTargets, seed: tf.Te
     return images, targets, w
 
 
-def class_weights(labels: Sequence[int], num_classes: int) -> dict[int, float]:
-    """Inverse-frequency weights n / (K * n_c) over the K classes present.
+def class_weights(labels: Sequence[int], num_classes: int, power: float = 1.0) -> dict[int, float]:
+    """Inverse-frequency weights (n / (K * n_c)) ** power over the K classes present.
 
-    Absent classes get weight 1.0 (they never occur in the loss anyway).
+    power 1 balances the classes in the loss; 0.5 (square-root weights)
+    goes half way in log scale; 0 weighs every sample 1. Absent classes get
+    weight 1.0 (they never occur in the loss anyway).
     """
+    if not np.isfinite(power) or power < 0:
+        raise ValueError(f"`power` must be a finite number >= 0 (1: inverse frequency, 0: none). Received: {power}")
     counts = np.bincount(np.asarray(labels, np.int64), minlength=num_classes)
     present = counts > 0
     k = int(present.sum())
     n = int(counts.sum())
-    return {c: (n / (k * counts[c]) if counts[c] else 1.0) for c in range(num_classes)}
+    return {c: ((n / (k * counts[c])) ** power if counts[c] else 1.0) for c in range(num_classes)}

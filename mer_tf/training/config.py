@@ -78,6 +78,9 @@ class TrainConfig:
             either); pooled over the folds they score a configuration for
             settings selection (`selection` in scores.json). 0: none.
         class_weights: inverse-frequency weights (the sets are imbalanced).
+        class_weight_power: with class_weights, each class's weight is
+            (n / (K n_c)) ** power: 1 (default) balances the classes in the
+            loss, 0.5 gives square-root weights, 0 none.
         augment: flips, small shifts and rotations, brightness/contrast.
         aug_shift: largest shift, fraction of the side (0.02: about 1 px at 64).
             Measured on the synthetic set: +-5 % shifts and +-5 degree turns
@@ -147,6 +150,7 @@ class TrainConfig:
     val_subjects: int = 2
     score_subjects: int = 0
     class_weights: bool = True
+    class_weight_power: float = 1.0
     augment: bool = True
     aug_shift: float = 0.02
     aug_rotation: float = 2.0
@@ -201,6 +205,9 @@ class TrainConfig:
                              f"Received: label_smoothing={self.label_smoothing}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1) (0: off; 0.5 is the default). Received: dropout={self.dropout}")
+        if not 0.0 <= float(self.class_weight_power) <= 4.0:
+            raise ValueError("`class_weight_power` must be in [0, 4] (1: inverse-frequency weights, the default; "
+                             f"0.5: square-root weights; 0: none). Received: class_weight_power={self.class_weight_power}")
         if float(self.mixup) < 0.0:
             raise ValueError(f"`mixup` must be >= 0 (0: off; 0.2 is usual). Received: mixup={self.mixup}")
         if float(self.weight_decay) < 0.0:

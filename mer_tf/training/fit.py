@@ -202,7 +202,7 @@ def fit_model(
         if config.augment
         else Augmentation.none()
     )
-    weights = class_weights(y_train, len(classes)) if config.class_weights else None
+    weights = class_weights(y_train, len(classes), float(config.class_weight_power)) if config.class_weights else None
     soft = None
     if config.soft_targets:  # the class weights then travel with the batches, as per-sample weights
         soft = SoftTargets(len(classes), float(config.label_smoothing), float(config.mixup),
