@@ -196,7 +196,6 @@ def main(argv=None) -> int:
     named = {_name(runs): runs for runs in unbiased}
     if unbiased:
         best = unbiased[0]
-        boots = {_name(r): _paired(Path(args.out), best, r, args.resamples) for r in unbiased[1:]}
         if args.keep:
             kept = named.get(args.keep)
             if kept is None:
@@ -236,13 +235,15 @@ def main(argv=None) -> int:
                       f"their report folders under {args.out}", file=sys.stderr)
                 return 2
             best = chosen
+        # every other candidate's interval is read against the choice (with --keep, the kept or its winner)
+        boots = {_name(r): _paired(Path(args.out), best, r, args.resamples) for r in unbiased if r is not best}
         first = best[seeds[0]]
         pooled = f", mean over seeds {seeds}" if len(seeds) > 1 else ""
         print(f"chosen on UF1 of subjects never fitted on ({selection_of(first).get('subjects', '')}{pooled}): "
               f"{_name(best)} {_candidate_overrides(first)}")
         for runs in unbiased:
             boot = boots.get(_name(runs))
-            note = f"  ({_name(unbiased[0])} - this: {describe(boot, _name(unbiased[0]))})" if boot else ""
+            note = f"  ({_name(best)} - this: {describe(boot, _name(best))})" if boot else ""
             each = " / ".join(f"{selection_of(runs[s])['cnn']['uf1']:.3f}" for s in seeds)
             per_seed = f" ({each})" if len(seeds) > 1 else ""
             print(f"  {_name(runs)}: {_mean_uf1(runs):.3f}{per_seed}{note}")

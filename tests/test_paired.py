@@ -145,6 +145,9 @@ def test_select_settings_keeps_the_incumbent_on_a_noise_sized_margin(tmp_path):
     kept = subprocess.run(base + ["--keep", "incumbent"], capture_output=True, text=True, cwd=ROOT)
     assert kept.returncode == 0, kept.stderr
     assert "incumbent stays" in kept.stdout and "never fitted on (validation): incumbent" in kept.stdout
+    # the challenger's interval is read against the kept choice, not against the best mean
+    assert "challenger: " in kept.stdout and "(incumbent - this: fold bootstrap" in kept.stdout
+    assert "challenger - this" not in kept.stdout
     unknown = subprocess.run(base + ["--keep", "nobody"], capture_output=True, text=True, cwd=ROOT)
     assert unknown.returncode == 2 and "--keep nobody: no such candidate" in unknown.stderr
     assert log.read_text().count("\n") == 2  # nothing ran, nothing appended
