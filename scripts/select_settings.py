@@ -17,9 +17,10 @@ settings are chosen on a split, then the final run fits all of them.
 
 How sure is a win? Two fixed-schedule candidates with the same seed are
 validated on the same subjects of the same folds, so the script resamples
-those folds (`mer_tf.paired`) and prints, for the winner against each other
-candidate whose report folder is under --out, a 95 % interval of the UF1
-difference and how often the winner stays ahead. With `--keep NAME` the named
+those folds (`mer_tf.paired`) and prints, for the winner (with `--keep`,
+the kept choice or the challenger that displaced it, not merely the best
+mean) against each other candidate whose report folder is under --out, a
+95 % interval of the UF1 difference and how often the winner stays ahead. With `--keep NAME` the named
 candidate (the current choice) stays unless a challenger is ahead of it in
 at least `--confidence` of the draws: a margin inside the resampling noise
 does not move the choice. `--challengers NAME ...` limits the challengers to

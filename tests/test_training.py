@@ -365,3 +365,5 @@ def test_class_weight_power_reaches_the_loss(tiny, tmp_path):
     assert w[0] == pytest.approx((4 / 6) ** 0.5) and w[1] == pytest.approx(2**0.5) and w[2] == 1.0
     with pytest.raises(ValueError, match="class_weight_power=-1"):
         TrainConfig(class_weight_power=-1)
+    with pytest.raises(ValueError, match="class_weights=False, class_weight_power=0.5"):
+        TrainConfig(class_weights=False, class_weight_power=0.5)  # a power that would silently do nothing

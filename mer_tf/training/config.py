@@ -208,6 +208,10 @@ class TrainConfig:
         if not 0.0 <= float(self.class_weight_power) <= 4.0:
             raise ValueError("`class_weight_power` must be in [0, 4] (1: inverse-frequency weights, the default; "
                              f"0.5: square-root weights; 0: none). Received: class_weight_power={self.class_weight_power}")
+        if not self.class_weights and float(self.class_weight_power) != 1.0:
+            raise ValueError("`class_weight_power` shapes the class weights, which `class_weights: false` turns off; "
+                             "set class_weights: true, or drop the power (0 already means no weights). Received: "
+                             f"class_weights=False, class_weight_power={self.class_weight_power}")
         if float(self.mixup) < 0.0:
             raise ValueError(f"`mixup` must be >= 0 (0: off; 0.2 is usual). Received: mixup={self.mixup}")
         if float(self.weight_decay) < 0.0:
